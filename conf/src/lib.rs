@@ -1,0 +1,1 @@
+//! keepalived.conf and TOML configuration: lexer, preprocessor, typed model, validation.
