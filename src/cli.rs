@@ -1,8 +1,35 @@
 //! The `lvsd` command line.
+//!
+//! Each subcommand is one variant of [`Command`] and one module under
+//! `src/cmd/`; `main` parses [`Cli`] and calls [`Cli::run`].
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// keepalived-compatible LVS director: VRRP, health checks and IPVS in one process.
 #[derive(Debug, Parser)]
 #[command(name = "lvsd", version, about)]
-pub struct Cli {}
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands; each arrives with the issue that implements it.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+impl Cli {
+    /// Runs the parsed command line and returns the process exit code.
+    pub fn run(self) -> ExitCode {
+        match self.command {
+            Some(command) => match command {},
+            None => {
+                use clap::CommandFactory;
+                // No subcommand: show the help, as most CLIs do.
+                let _ = Cli::command().print_help();
+                ExitCode::from(2)
+            }
+        }
+    }
+}

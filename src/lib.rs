@@ -1,6 +1,8 @@
 //! lvsd: a keepalived-compatible LVS director daemon.
 //!
-//! The binary's command line lives in [`cli`]; the VRRP core, the LVS
-//! reconciler and the control plane arrive as modules beside it.
+//! The binary's command line lives in [`cli`], each subcommand in [`cmd`];
+//! the VRRP core is [`vrrp`].
 
 pub mod cli;
+pub mod cmd;
+pub mod vrrp;

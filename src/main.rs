@@ -1,5 +1,7 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() {
-    let _cli = lvsd::cli::Cli::parse();
+fn main() -> ExitCode {
+    lvsd::cli::Cli::parse().run()
 }

@@ -1,0 +1,1 @@
+//! VRRP (RFC 3768 v2, RFC 5798 v3): packet codec, pure state machine, and I/O at the edge.
