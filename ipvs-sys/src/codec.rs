@@ -505,16 +505,19 @@ pub fn encode_dest_body(buf: &mut Vec<u8>, d: &Dest) {
     encode_dest_key(buf, &d.key);
     put_attr(buf, dest_attr::FWD_METHOD, &d.fwd.to_raw().to_ne_bytes());
     put_attr(buf, dest_attr::WEIGHT, &d.weight.to_ne_bytes());
-    if let FwdMethod::Tunnel {
-        tun_type,
-        port,
-        flags,
-    } = d.fwd
-    {
-        put_attr(buf, dest_attr::TUN_TYPE, &[tun_type.to_raw()]);
-        put_attr(buf, dest_attr::TUN_PORT, &port.to_be_bytes());
-        put_attr(buf, dest_attr::TUN_FLAGS, &flags.to_ne_bytes());
-    }
+    // libipvs (ipvs_nl_fill_dest_attr, 1.31) always sends the tunnel attributes,
+    // zero for non-tunnel methods, between WEIGHT and U_THRESH; same order here.
+    let (tun_type, port, flags) = match d.fwd {
+        FwdMethod::Tunnel {
+            tun_type,
+            port,
+            flags,
+        } => (tun_type.to_raw(), port, flags),
+        _ => (0, 0, 0),
+    };
+    put_attr(buf, dest_attr::TUN_TYPE, &[tun_type]);
+    put_attr(buf, dest_attr::TUN_PORT, &port.to_be_bytes());
+    put_attr(buf, dest_attr::TUN_FLAGS, &flags.to_ne_bytes());
     put_attr(buf, dest_attr::U_THRESH, &d.u_threshold.to_ne_bytes());
     put_attr(buf, dest_attr::L_THRESH, &d.l_threshold.to_ne_bytes());
     for (ty, p) in &d.unknown {

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod format;
 pub mod types;
 
 pub use batch::{BatchError, Op};
