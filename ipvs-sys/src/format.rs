@@ -432,6 +432,15 @@ fn sorted(entries: &[ServiceEntry], sort: bool) -> Vec<&ServiceEntry> {
     v
 }
 
+/// Sorts services and their destinations in place the way ipvsadm lists them
+/// (for `--json`, which shares the text listing's order).
+pub fn sort_table(entries: &mut [ServiceEntry]) {
+    entries.sort_by(|a, b| cmp_services(&a.0, &b.0));
+    for (_, ds) in entries.iter_mut() {
+        ds.sort_by(cmp_dests);
+    }
+}
+
 /// `ipvsadm -Ln [mode]`: version header, title, every service.
 pub fn list(info: &Info, entries: &[ServiceEntry], o: &ListOptions) -> String {
     let mut out = String::new();

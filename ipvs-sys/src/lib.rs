@@ -10,6 +10,7 @@ pub mod client;
 pub mod codec;
 pub mod error;
 pub mod format;
+pub mod json;
 pub mod rules;
 pub mod types;
 
