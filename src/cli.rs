@@ -17,13 +17,18 @@ pub struct Cli {
 
 /// The subcommands; each arrives with the issue that implements it.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Inspect and program the kernel IPVS table (like ipvsadm).
+    Ipvs(crate::cmd::ipvs::IpvsArgs),
+}
 
 impl Cli {
     /// Runs the parsed command line and returns the process exit code.
     pub fn run(self) -> ExitCode {
         match self.command {
-            Some(command) => match command {},
+            Some(command) => match command {
+                Command::Ipvs(args) => crate::cmd::ipvs::run(args),
+            },
             None => {
                 use clap::CommandFactory;
                 // No subcommand: show the help, as most CLIs do.

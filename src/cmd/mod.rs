@@ -1,1 +1,3 @@
 //! One module per `lvsd` subcommand.
+
+pub mod ipvs;

@@ -1,0 +1,210 @@
+//! `lvsd ipvs …`: inspect and program the kernel IPVS table directly (no daemon).
+//! Thin: all logic (netlink, formatting, parsing) is in `ipvs_sys`.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use ipvs_sys::format::{self, ListMode, ListOptions, ServiceEntry};
+use ipvs_sys::{Client, Family, Protocol, ServiceKey};
+
+/// `lvsd ipvs` arguments.
+#[derive(Debug, Args)]
+pub struct IpvsArgs {
+    #[command(subcommand)]
+    pub action: IpvsAction,
+}
+
+/// `lvsd ipvs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IpvsAction {
+    /// List the table like `ipvsadm -L`.
+    List(ListArgs),
+    /// Print the table as rules, like `ipvsadm -S -n`.
+    Save,
+    /// Apply rules read from stdin (ipvsadm -S format), like `ipvsadm -R`.
+    Restore,
+    /// Show connection timeouts, like `ipvsadm -L --timeout`.
+    Timeout,
+    /// Show the IPVS version and connection table size.
+    Info,
+}
+
+/// `lvsd ipvs list` options (ipvsadm's names).
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Numeric output (the only output lvsd produces; accepted for compatibility).
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Counters.
+    #[arg(long, group = "mode")]
+    pub stats: bool,
+    /// Rates.
+    #[arg(long, group = "mode")]
+    pub rate: bool,
+    /// Thresholds.
+    #[arg(long, group = "mode")]
+    pub thresholds: bool,
+    /// Persistent connections.
+    #[arg(long = "persistent-conn", group = "mode")]
+    pub persistent_conn: bool,
+    /// Tunnel information.
+    #[arg(long = "tun-info", group = "mode")]
+    pub tun_info: bool,
+    /// Exact numbers.
+    #[arg(long)]
+    pub exact: bool,
+    /// Do not sort.
+    #[arg(long)]
+    pub nosort: bool,
+    /// Only this TCP service (ADDR:PORT).
+    #[arg(short = 't', long = "tcp-service", group = "svc")]
+    pub tcp: Option<String>,
+    /// Only this UDP service (ADDR:PORT).
+    #[arg(short = 'u', long = "udp-service", group = "svc")]
+    pub udp: Option<String>,
+    /// Only this SCTP service (ADDR:PORT).
+    #[arg(long = "sctp-service", group = "svc")]
+    pub sctp: Option<String>,
+    /// Only this fwmark service.
+    #[arg(short = 'f', long = "fwmark-service", group = "svc")]
+    pub fwmark: Option<u32>,
+    /// The fwmark service is IPv6.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// JSON output (schema: ipvs-sys/JSON.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ListArgs {
+    fn options(&self) -> ListOptions {
+        let mode = if self.stats {
+            ListMode::Stats
+        } else if self.rate {
+            ListMode::Rate
+        } else if self.thresholds {
+            ListMode::Thresholds
+        } else if self.persistent_conn {
+            ListMode::PersistentConn
+        } else if self.tun_info {
+            ListMode::TunInfo
+        } else {
+            ListMode::Default
+        };
+        ListOptions {
+            mode,
+            exact: self.exact,
+            sort: !self.nosort,
+        }
+    }
+
+    fn service_key(&self) -> Result<Option<ServiceKey>, String> {
+        let addr = |protocol: Protocol, s: &str| -> Result<ServiceKey, String> {
+            let line = format!("-D -t {s}");
+            match ipvs_sys::rules::parse_line(&line)? {
+                Some(ipvs_sys::Op::DelService(ServiceKey::Addr { addr, port, .. })) => {
+                    Ok(ServiceKey::Addr {
+                        protocol,
+                        addr,
+                        port,
+                    })
+                }
+                _ => Err(format!("bad service address `{s}'")),
+            }
+        };
+        Ok(match (&self.tcp, &self.udp, &self.sctp, self.fwmark) {
+            (Some(s), _, _, _) => Some(addr(Protocol::Tcp, s)?),
+            (_, Some(s), _, _) => Some(addr(Protocol::Udp, s)?),
+            (_, _, Some(s), _) => Some(addr(Protocol::Sctp, s)?),
+            (_, _, _, Some(mark)) => Some(ServiceKey::Fwmark {
+                family: if self.ipv6 { Family::V6 } else { Family::V4 },
+                mark,
+            }),
+            _ => None,
+        })
+    }
+}
+
+fn table(client: &mut Client) -> Result<Vec<ServiceEntry>, ipvs_sys::Error> {
+    let services = client.services()?;
+    let mut out = Vec::with_capacity(services.len());
+    for s in services {
+        let dests = client.dests(&s.key)?;
+        out.push((s, dests));
+    }
+    Ok(out)
+}
+
+fn run_inner(args: IpvsArgs) -> Result<(), String> {
+    let mut client = Client::new().map_err(|e| e.to_string())?;
+    let text = match args.action {
+        IpvsAction::List(l) => {
+            let opts = l.options();
+            let mut entries = match l.service_key()? {
+                Some(key) => {
+                    let s = client.service(&key).map_err(|e| e.to_string())?;
+                    let d = client.dests(&key).map_err(|e| e.to_string())?;
+                    vec![(s, d)]
+                }
+                None => table(&mut client).map_err(|e| e.to_string())?,
+            };
+            if l.json {
+                if opts.sort {
+                    format::sort_table(&mut entries);
+                }
+                let info = client.info().map_err(|e| e.to_string())?;
+                let mut s = ipvs_sys::json::table(Some(&info), &entries).to_string();
+                s.push('\n');
+                s
+            } else if l.service_key()?.is_some() {
+                entries
+                    .first()
+                    .map(|e| format::list_one(e, &opts))
+                    .unwrap_or_default()
+            } else {
+                let info = client.info().map_err(|e| e.to_string())?;
+                format::list(&info, &entries, &opts)
+            }
+        }
+        IpvsAction::Save => format::save(&table(&mut client).map_err(|e| e.to_string())?),
+        IpvsAction::Restore => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| e.to_string())?;
+            let ops = ipvs_sys::rules::parse(&input).map_err(|e| e.to_string())?;
+            client.apply(&ops).map_err(|e| {
+                e.failures
+                    .iter()
+                    .map(|(i, err)| format!("op #{}: {err}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            String::new()
+        }
+        IpvsAction::Timeout => format::timeouts(&client.timeouts().map_err(|e| e.to_string())?),
+        IpvsAction::Info => {
+            let i = client.info().map_err(|e| e.to_string())?;
+            let (a, b, c) = i.version_triple();
+            format!(
+                "IP Virtual Server version {a}.{b}.{c} (size={})\n",
+                i.conn_tab_size
+            )
+        }
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `lvsd ipvs …`.
+pub fn run(args: IpvsArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lvsd ipvs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
