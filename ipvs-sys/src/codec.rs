@@ -182,12 +182,15 @@ pub fn put_attr(buf: &mut Vec<u8>, ty: u16, payload: &[u8]) {
     buf.resize(align4(buf.len()), 0);
 }
 
-/// Appends a nested attribute whose payload is built by `f` (kernel ip_vs_ctl.c and
-/// libnl's nla_nest_start both produce the plain type; no NLA_F_NESTED is set).
+/// Appends a nested attribute whose payload is built by `f`, with `NLA_F_NESTED`
+/// set in the type as libnl 3.7's nla_nest_start does (what ipvsadm 1.31 on Debian
+/// 12 sends; observed by calling libnl-3.so.200 directly, see codec tests). The
+/// kernel's ip_vs_ctl.c parses nests with nla_parse_nested_deprecated and accepts
+/// both; its replies carry no flag (nla_nest_start_noflag).
 pub fn put_nested(buf: &mut Vec<u8>, ty: u16, f: impl FnOnce(&mut Vec<u8>)) {
     let mut inner = Vec::new();
     f(&mut inner);
-    put_attr(buf, ty, &inner);
+    put_attr(buf, ty | NLA_F_NESTED, &inner);
 }
 
 /// Iterates the attributes of a payload: yields `(type & NLA_TYPE_MASK, payload)`.

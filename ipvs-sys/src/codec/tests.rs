@@ -35,7 +35,8 @@ fn service_key_bytes_follow_ip_vs_h() {
     addr[..4].copy_from_slice(&[10, 1, 2, 3]);
     inner.extend(tlv(3, &addr)); // IPVS_SVC_ATTR_ADDR nf_inet_addr
     inner.extend(tlv(4, &[0, 80])); // IPVS_SVC_ATTR_PORT, network order
-    assert_eq!(got, tlv(1, &inner)); // IPVS_CMD_ATTR_SERVICE
+                                    // IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED
+    assert_eq!(got, tlv(1 | 0x8000, &inner));
 }
 
 #[test]
@@ -48,7 +49,7 @@ fn fwmark_key_has_no_addr() {
     let mut inner = Vec::new();
     inner.extend(tlv(1, &[10, 0]));
     inner.extend(tlv(5, &0x0102_0304u32.to_le_bytes()));
-    assert_eq!(got, tlv(1, &inner));
+    assert_eq!(got, tlv(1 | 0x8000, &inner));
 }
 
 fn full_service() -> Service {
@@ -268,6 +269,21 @@ fn info_and_timeouts() {
         &tlv(cmd_attr::TIMEOUT_TCP, &900u32.to_le_bytes())[..]
     );
     assert_eq!(decode_timeouts(&p).unwrap(), t);
+}
+
+/// Bytes produced by Debian 12's libnl-3.so.200 (3.7.0), called through Python
+/// ctypes: nlmsg_alloc(); nla_nest_start(m, 1); nla_put_u16(m, 1, 2);
+/// nla_nest_end(); then the nlmsghdr's nlmsg_len bytes, hex-dumped.
+const LIBNL_NEST_U16: &str = "1c0000000000000000000000000000000c0001800600010002000000";
+
+#[test]
+fn nested_attribute_matches_libnl() {
+    let mut b = Vec::new();
+    put_nested(&mut b, 1, |n| put_attr(n, 1, &2u16.to_ne_bytes()));
+    let libnl: Vec<u8> = (0..LIBNL_NEST_U16.len() / 2)
+        .map(|i| u8::from_str_radix(&LIBNL_NEST_U16[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(&libnl[16..], &b[..]);
 }
 
 #[test]
