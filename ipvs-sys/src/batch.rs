@@ -50,10 +50,12 @@ impl Op {
         let svc_subject = |s: &Service| Subject::Service {
             key: s.key,
             scheduler: Some(s.scheduler.clone()),
+            pe: s.pe_name.clone(),
         };
         let key_subject = |k: &ServiceKey| Subject::Service {
             key: *k,
             scheduler: None,
+            pe: None,
         };
         let (cmd, payload, subject) = match self {
             Op::AddService(s) => (cmd::NEW_SERVICE, request::service(s), svc_subject(s)),
@@ -167,7 +169,8 @@ mod tests {
             add.subject,
             Subject::Service {
                 key: k,
-                scheduler: Some("foo".into())
+                scheduler: Some("foo".into()),
+                pe: None,
             }
         );
     }

@@ -229,6 +229,7 @@ impl Client {
         let subject = Subject::Service {
             key: *key,
             scheduler: None,
+            pe: None,
         };
         let r = self.call(
             cmd::GET_SERVICE,
@@ -245,6 +246,7 @@ impl Client {
         let subject = Subject::Service {
             key: *key,
             scheduler: None,
+            pe: None,
         };
         let r = self.call(
             cmd::GET_DEST,

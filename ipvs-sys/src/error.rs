@@ -30,6 +30,8 @@ pub enum Subject {
         key: ServiceKey,
         /// Scheduler requested, if any.
         scheduler: Option<String>,
+        /// Persistence engine requested, if any (ENOENT may also mean it is missing).
+        pe: Option<String>,
     },
     /// A destination of a service.
     Dest {
@@ -91,6 +93,15 @@ pub enum Error {
     /// ENOENT on service add/edit: the scheduler module is not loaded/available.
     #[error("scheduler \"{0}\" is not available (kernel module ip_vs_{0} missing)")]
     NoSuchScheduler(String),
+    /// ENOENT on service add/edit with a persistence engine: the kernel does not
+    /// say which of the two modules is missing (ip_vs_ctl.c returns ENOENT for both).
+    #[error("scheduler \"{scheduler}\" or persistence engine \"{pe}\" is not available (kernel module ip_vs_{scheduler} or ip_vs_pe_{pe} missing)")]
+    NoSuchSchedulerOrPe {
+        /// Scheduler name.
+        scheduler: String,
+        /// Persistence engine name.
+        pe: String,
+    },
     /// EEXIST on a destination.
     #[error("destination {} already exists in service {}", dest_display(.dest), KeyDisplay(.service))]
     DestExists {
@@ -166,6 +177,17 @@ impl Error {
             (
                 errno::ENOENT,
                 Subject::Service {
+                    scheduler: Some(s),
+                    pe: Some(pe),
+                    ..
+                },
+            ) => Error::NoSuchSchedulerOrPe {
+                scheduler: s.clone(),
+                pe: pe.clone(),
+            },
+            (
+                errno::ENOENT,
+                Subject::Service {
                     scheduler: Some(s), ..
                 },
             ) => Error::NoSuchScheduler(s.clone()),
@@ -204,6 +226,7 @@ mod tests {
             &Subject::Service {
                 key: svc(),
                 scheduler: Some("foo".into()),
+                pe: None,
             },
         );
         assert_eq!(
@@ -217,6 +240,7 @@ mod tests {
         let s = Subject::Service {
             key: svc(),
             scheduler: None,
+            pe: None,
         };
         assert_eq!(
             Error::from_errno(errno::EEXIST, &s).to_string(),
@@ -226,6 +250,20 @@ mod tests {
             Error::from_errno(errno::ESRCH, &s),
             Error::NoSuchService(k) if k == svc()
         ));
+    }
+
+    #[test]
+    fn enoent_with_pe_names_both_modules() {
+        let e = Error::from_errno(
+            errno::ENOENT,
+            &Subject::Service {
+                key: svc(),
+                scheduler: Some("rr".into()),
+                pe: Some("sip".into()),
+            },
+        );
+        assert!(matches!(e, Error::NoSuchSchedulerOrPe { .. }));
+        assert!(e.to_string().contains("ip_vs_pe_sip"));
     }
 
     #[test]
