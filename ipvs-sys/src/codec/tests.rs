@@ -384,3 +384,42 @@ proptest! {
         prop_assert_eq!(decode_dest_body(&b, Family::V4).unwrap(), d);
     }
 }
+
+fn arb_key() -> impl Strategy<Value = ServiceKey> {
+    prop_oneof![
+        (any::<[u8; 4]>(), any::<u16>(), 0usize..3).prop_map(|(a, port, p)| ServiceKey::Addr {
+            protocol: [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][p],
+            addr: IpAddr::V4(Ipv4Addr::from(a)),
+            port,
+        }),
+        (any::<[u8; 16]>(), any::<u16>()).prop_map(|(a, port)| ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: IpAddr::V6(Ipv6Addr::from(a)),
+            port,
+        }),
+        (any::<bool>(), 1u32..).prop_map(|(v6, mark)| ServiceKey::Fwmark {
+            family: if v6 { Family::V6 } else { Family::V4 },
+            mark,
+        }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn service_round_trips(key in arb_key(), sched in "[a-z]{1,15}", bits in 0u32..8,
+                           persist in proptest::option::of((any::<u32>(), 1u32..=128)),
+                           pe in proptest::option::of("[a-z]{1,15}")) {
+        let mut s = Service::new(key, sched);
+        // ONEPACKET, SCHED1, SCHED2, SCHED3 in any combination.
+        s.flags = ServiceFlags(((bits & 1) * ServiceFlags::ONEPACKET) | ((bits >> 1) << 3));
+        s.persistence = persist.map(|(timeout, netmask)| Persistence { timeout, netmask });
+        s.pe_name = pe;
+        let b = request::service(&s);
+        let d = decode_service_msg(&b).unwrap();
+        let mut want = s.clone();
+        if want.persistence.is_some() {
+            want.flags.0 |= ServiceFlags::PERSISTENT;
+        }
+        prop_assert_eq!(d, want);
+    }
+}
