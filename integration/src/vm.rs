@@ -40,6 +40,7 @@ const BUSYBOX: &str = "/bin/busybox";
 
 /// Environment variables passed from the host into the guest command.
 const FORWARDED_ENV: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
     "RUST_BACKTRACE",
     "RUST_LOG",
     "RUST_TEST_THREADS",
