@@ -255,6 +255,14 @@ impl VmRun {
         }
     }
 
+    /// Boots with the ip_vs module blacklisted and hidden (stage2.sh binds
+    /// /dev/null over it), to show that a test fails without IPVS.
+    pub fn without_ipvs(&mut self) -> &mut Self {
+        self.kernel_args
+            .extend(["lvsd.noipvs=1".into(), "modprobe.blacklist=ip_vs".into()]);
+        self
+    }
+
     /// The shell script stage 2 sources.
     fn script(&self) -> String {
         let mut s = String::from("# written by the lvsd VM runner\n");

@@ -84,8 +84,42 @@ fn a_hanging_command_fails_with_the_console_log() {
 #[test]
 fn no_ipvs_boot_has_no_ipvs() {
     let mut r = sh("modprobe ip_vs; test -e /proc/net/ip_vs");
-    r.kernel_args
-        .extend(["lvsd.noipvs=1".into(), "modprobe.blacklist=ip_vs".into()]);
+    r.without_ipvs();
     let (code, _) = run(&r);
     assert_eq!(code.unwrap(), 1);
+}
+
+/// The VM smoke test (vm_smoke.rs, built beside this binary by test.sh or
+/// `cargo test -p integration --features vm-tests --no-run`) passes in the
+/// guest and fails when the guest has no IPVS: it really tests the guest.
+#[test]
+fn vm_smoke_passes_with_ipvs_and_fails_without() {
+    let deps = std::env::current_exe().unwrap();
+    let deps = deps.parent().unwrap();
+    let smoke = std::fs::read_dir(deps)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("vm_smoke-") && p.extension().is_none()
+        })
+        .max_by_key(|p| p.metadata().unwrap().modified().unwrap())
+        .unwrap_or_else(|| panic!("no vm_smoke binary in {}: build all test targets of integration with --features vm-tests", deps.display()));
+    let smoke = smoke.to_str().unwrap();
+
+    let (code, out) = run(&VmRun::new([smoke]));
+    assert_eq!(code.unwrap(), 0, "{out}");
+    assert!(
+        out.contains("test ipvs_info_over_generic_netlink ... ok"),
+        "{out}"
+    );
+
+    let mut without = VmRun::new([smoke]);
+    without.without_ipvs();
+    let (code, out) = run(&without);
+    assert_ne!(code.unwrap(), 0, "{out}");
+    assert!(
+        out.contains("ipvs_info_over_generic_netlink ... FAILED"),
+        "{out}"
+    );
 }

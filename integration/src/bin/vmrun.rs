@@ -65,8 +65,7 @@ fn main() -> ExitCode {
     run.cpus = args.cpus;
     run.env.extend(args.env);
     if args.no_ipvs {
-        run.kernel_args
-            .extend(["lvsd.noipvs=1".into(), "modprobe.blacklist=ip_vs".into()]);
+        run.without_ipvs();
     }
     let mut out = std::io::stdout();
     match run.run(&kernel, &mut out) {
