@@ -1,0 +1,17 @@
+//! The LVS reconciler: from the configured virtual servers and the checkers'
+//! verdicts to the minimal list of IPVS operations.
+//!
+//! [`desired`] computes what one virtual server's IPVS entries should be
+//! (health, inhibit_on_failure, misc_dynamic weights, quorum with hysteresis,
+//! sorry server); [`diff`] compares the desired table with the kernel's and
+//! returns the operations. Both are pure; the daemon applies the result with
+//! one batched `ipvs-sys` apply.
+
+pub mod desired;
+pub mod diff;
+
+pub use desired::{
+    desired_service, DesiredService, QuorumChange, QuorumState, RealServerPlan, SorryServerPlan,
+    Verdict, VirtualServerPlan,
+};
+pub use diff::{reconcile, table_from_entries, Table};
