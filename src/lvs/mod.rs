@@ -9,9 +9,11 @@
 
 pub mod desired;
 pub mod diff;
+pub mod kernel;
 
 pub use desired::{
     desired_service, DesiredService, QuorumChange, QuorumState, RealServerPlan, SorryServerPlan,
     Verdict, VirtualServerPlan,
 };
 pub use diff::{reconcile, table_from_entries, Table};
+pub use kernel::read_table;

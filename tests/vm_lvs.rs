@@ -1,0 +1,194 @@
+//! The LVS reconciler against the real kernel (runs inside the VM; feature
+//! `vm-tests`). Each test programs its own network namespace and uses the
+//! real `ipvsadm` as the judge of what is in the kernel.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use integration::netns::Netns;
+use ipvs_sys::{Client, Dest, FwdMethod, Op, Persistence, Protocol, Service, ServiceKey};
+use lvsd::lvs::{
+    desired_service, read_table, reconcile, QuorumState, RealServerPlan, SorryServerPlan, Table,
+    Verdict, VirtualServerPlan,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn tcp(addr: &str, port: u16) -> ServiceKey {
+    ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: ip(addr),
+        port,
+    }
+}
+
+fn web_plan() -> VirtualServerPlan {
+    let mut service = Service::new(tcp("10.0.0.3", 80), "wrr");
+    service.persistence = Some(Persistence {
+        timeout: 50,
+        netmask: u32::MAX,
+    });
+    let real = |addr: &str, weight: i32, inhibit: bool| {
+        let mut dest = Dest::new(ip(addr), 80, FwdMethod::Route);
+        dest.weight = weight;
+        RealServerPlan {
+            dest,
+            inhibit_on_failure: inhibit,
+        }
+    };
+    VirtualServerPlan {
+        service,
+        reals: vec![real("10.0.1.1", 3, false), real("10.0.1.2", 1, true)],
+        sorry: Some(SorryServerPlan {
+            dest: Dest::new(ip("10.0.1.99"), 80, FwdMethod::Masq),
+            inhibit: false,
+        }),
+        quorum: 1,
+        hysteresis: 0,
+    }
+}
+
+fn desired(plan: &VirtualServerPlan, verdicts: &[Verdict], q: &mut QuorumState) -> Table {
+    let (d, _) = desired_service(plan, verdicts, q);
+    Table::from([(d.service.key, d)])
+}
+
+/// Reconciles the namespace's kernel table to `want` and returns the ops.
+fn converge(client: &mut Client, want: &Table, retired: &BTreeSet<ServiceKey>) -> Vec<Op> {
+    let have = read_table(client).unwrap();
+    let ops = reconcile(want, &have, retired);
+    client.apply(&ops).unwrap();
+    ops
+}
+
+fn ipvsadm(ns: &Netns) -> String {
+    ns.sh("ipvsadm -Ln").unwrap()
+}
+
+#[test]
+fn reconcile_converges_in_the_kernel_and_then_does_nothing() {
+    let ns = Netns::new("lvs-conv").unwrap();
+    let mut client = Client::in_netns(&ns.path()).unwrap();
+    let plan = web_plan();
+    let want = desired(
+        &plan,
+        &[Verdict::UP, Verdict::UP],
+        &mut QuorumState::default(),
+    );
+
+    let ops = converge(&mut client, &want, &BTreeSet::new());
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    let listing = ipvsadm(&ns);
+    assert!(
+        listing.contains("TCP  10.0.0.3:80 wrr persistent 50"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  -> 10.0.1.1:80                  Route   3"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  -> 10.0.1.2:80                  Route   1"),
+        "{listing}"
+    );
+
+    // Read back from the kernel, the table needs no further change.
+    assert_eq!(
+        reconcile(&want, &read_table(&mut client).unwrap(), &BTreeSet::new()),
+        []
+    );
+}
+
+#[test]
+fn an_existing_table_is_adopted_and_hand_edits_are_repaired() {
+    let ns = Netns::new("lvs-adopt").unwrap();
+    // Another process (an earlier lvsd, or an operator) made the table, plus
+    // a foreign service nobody configured.
+    ns.sh("ipvsadm -A -t 10.0.0.3:80 -s wrr -p 50 && \
+         ipvsadm -a -t 10.0.0.3:80 -r 10.0.1.1:80 -g -w 3 && \
+         ipvsadm -a -t 10.0.0.3:80 -r 10.0.1.2:80 -g -w 1 && \
+         ipvsadm -A -u 10.0.0.7:53 -s rr")
+        .unwrap();
+    let mut client = Client::in_netns(&ns.path()).unwrap();
+    let plan = web_plan();
+    let want = desired(
+        &plan,
+        &[Verdict::UP, Verdict::UP],
+        &mut QuorumState::default(),
+    );
+    assert_eq!(
+        converge(&mut client, &want, &BTreeSet::new()),
+        [],
+        "adoption must not touch a matching table"
+    );
+
+    // An operator deletes a real server and changes a weight by hand (#1877).
+    ns.sh("ipvsadm -d -t 10.0.0.3:80 -r 10.0.1.1:80 && ipvsadm -e -t 10.0.0.3:80 -r 10.0.1.2:80 -g -w 9")
+        .unwrap();
+    let ops = converge(&mut client, &want, &BTreeSet::new());
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    let listing = ipvsadm(&ns);
+    assert!(
+        listing.contains("  -> 10.0.1.1:80                  Route   3"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  -> 10.0.1.2:80                  Route   1"),
+        "{listing}"
+    );
+    // The foreign service is left alone.
+    assert!(listing.contains("UDP  10.0.0.7:53 rr"), "{listing}");
+}
+
+#[test]
+fn failures_inhibit_and_the_sorry_server_follow_the_verdicts() {
+    let ns = Netns::new("lvs-sorry").unwrap();
+    let mut client = Client::in_netns(&ns.path()).unwrap();
+    let plan = web_plan();
+    let mut quorum = QuorumState::default();
+
+    let want = desired(&plan, &[Verdict::UP, Verdict::DOWN], &mut quorum);
+    converge(&mut client, &want, &BTreeSet::new());
+    let listing = ipvsadm(&ns);
+    // The inhibited real server stays with weight 0.
+    assert!(
+        listing.contains("  -> 10.0.1.2:80                  Route   0"),
+        "{listing}"
+    );
+
+    let want = desired(&plan, &[Verdict::DOWN, Verdict::DOWN], &mut quorum);
+    converge(&mut client, &want, &BTreeSet::new());
+    let listing = ipvsadm(&ns);
+    assert!(
+        listing.contains("  -> 10.0.1.99:80                 Masq    1"),
+        "{listing}"
+    );
+    assert!(!listing.contains("10.0.1.1:80"), "{listing}");
+
+    let want = desired(&plan, &[Verdict::UP, Verdict::DOWN], &mut quorum);
+    converge(&mut client, &want, &BTreeSet::new());
+    let listing = ipvsadm(&ns);
+    assert!(!listing.contains("10.0.1.99"), "{listing}");
+    assert!(
+        listing.contains("  -> 10.0.1.1:80                  Route   3"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn a_retired_service_is_removed_after_a_reload() {
+    let ns = Netns::new("lvs-retire").unwrap();
+    let mut client = Client::in_netns(&ns.path()).unwrap();
+    let plan = web_plan();
+    let want = desired(&plan, &[], &mut QuorumState::default());
+    converge(&mut client, &want, &BTreeSet::new());
+
+    // The new configuration no longer has the service.
+    let retired = BTreeSet::from([plan.service.key]);
+    let ops = converge(&mut client, &Table::new(), &retired);
+    assert_eq!(ops, [Op::DelService(plan.service.key)]);
+    assert!(!ipvsadm(&ns).contains("10.0.0.3"));
+}
