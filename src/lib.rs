@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod control;
 pub mod lvs;
 pub mod status;
 pub mod vrrp;
