@@ -4,11 +4,13 @@
 //! [`desired`] computes what one virtual server's IPVS entries should be
 //! (health, inhibit_on_failure, misc_dynamic weights, quorum with hysteresis,
 //! sorry server); [`diff`] compares the desired table with the kernel's and
-//! returns the operations. Both are pure; the daemon applies the result with
+//! returns the operations; [`engine`] keeps the state between verdicts and
+//! reloads and returns notify effects. All three are pure; the daemon applies the result with
 //! one batched `ipvs-sys` apply.
 
 pub mod desired;
 pub mod diff;
+pub mod engine;
 pub mod kernel;
 
 pub use desired::{
@@ -16,4 +18,5 @@ pub use desired::{
     Verdict, VirtualServerPlan,
 };
 pub use diff::{reconcile, table_from_entries, Table};
+pub use engine::{Effect, Engine, RealServerNotify, VirtualServer};
 pub use kernel::read_table;

@@ -1,0 +1,412 @@
+//! The LVS engine: the daemon's state for its virtual servers. It takes
+//! checker verdicts and configuration reloads, keeps each virtual server's
+//! desired entries and quorum, and returns effects (notify scripts) and IPVS
+//! operations. Pure; the daemon runs the effects and applies the operations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipvs_sys::{DestKey, Op, ServiceKey};
+
+use super::desired::{desired_service, QuorumChange, QuorumState, Verdict, VirtualServerPlan};
+use super::diff::{reconcile, Table};
+
+/// Notify scripts of one real server (`notify_up`, `notify_down`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RealServerNotify {
+    /// Run when the real server comes up.
+    pub up: Option<String>,
+    /// Run when it goes down.
+    pub down: Option<String>,
+}
+
+/// A virtual server as the engine manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualServer {
+    /// What to program.
+    pub plan: VirtualServerPlan,
+    /// `alpha` per real server (same order as `plan.reals`): start down
+    /// until the first successful check.
+    pub alpha: Vec<bool>,
+    /// Notify scripts per real server (same order as `plan.reals`).
+    pub real_notify: Vec<RealServerNotify>,
+    /// `quorum_up` script.
+    pub quorum_up: Option<String>,
+    /// `quorum_down` script.
+    pub quorum_down: Option<String>,
+}
+
+/// Something the daemon must do besides programming IPVS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run a notify script (keepalived runs these through `/bin/sh -c`).
+    Notify {
+        /// The command line as configured.
+        script: String,
+        /// Why it runs, for the log.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    vs: VirtualServer,
+    verdicts: Vec<Verdict>,
+    quorum: QuorumState,
+}
+
+/// The engine's state.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    slots: Vec<Slot>,
+    /// Services programmed under an earlier configuration and no longer
+    /// configured: removed from the kernel on the next reconcile.
+    retired: BTreeSet<ServiceKey>,
+}
+
+impl Engine {
+    /// An engine for `servers`; returns the quorum notifications of the
+    /// initial evaluation (a virtual server whose real servers all start
+    /// down with `alpha` loses quorum at once, as in keepalived).
+    pub fn new(servers: Vec<VirtualServer>) -> (Engine, Vec<Effect>) {
+        let mut engine = Engine::default();
+        let effects = engine.load(servers, &BTreeMap::new());
+        (engine, effects)
+    }
+
+    /// Replaces the configuration (a reload). Real servers present before
+    /// and after, by service key and address, keep their verdict, so a
+    /// failed server is not re-added by a reload (keepalived issue #1720),
+    /// and virtual servers keep their quorum state. Services that are gone
+    /// are retired.
+    pub fn reload(&mut self, servers: Vec<VirtualServer>) -> Vec<Effect> {
+        let mut previous = BTreeMap::new();
+        for slot in self.slots.drain(..) {
+            let key = slot.vs.plan.service.key;
+            let verdicts: BTreeMap<DestKey, Verdict> = slot
+                .vs
+                .plan
+                .reals
+                .iter()
+                .zip(&slot.verdicts)
+                .map(|(r, v)| (r.dest.key, *v))
+                .collect();
+            previous.insert(key, (verdicts, slot.quorum));
+        }
+        let kept: BTreeSet<ServiceKey> = servers.iter().map(|v| v.plan.service.key).collect();
+        self.retired
+            .extend(previous.keys().filter(|k| !kept.contains(k)).copied());
+        self.retired.retain(|k| !kept.contains(k));
+        self.load(servers, &previous)
+    }
+
+    fn load(
+        &mut self,
+        servers: Vec<VirtualServer>,
+        previous: &BTreeMap<ServiceKey, (BTreeMap<DestKey, Verdict>, QuorumState)>,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for vs in servers {
+            let before = previous.get(&vs.plan.service.key);
+            let verdicts = vs
+                .plan
+                .reals
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let carried = before.and_then(|(v, _)| v.get(&r.dest.key)).copied();
+                    let alpha = vs.alpha.get(i).copied().unwrap_or(false);
+                    carried.unwrap_or(if alpha { Verdict::DOWN } else { Verdict::UP })
+                })
+                .collect();
+            let quorum = before.map(|(_, q)| *q).unwrap_or_default();
+            let mut slot = Slot {
+                vs,
+                verdicts,
+                quorum,
+            };
+            effects.extend(slot.evaluate_quorum());
+            self.slots.push(slot);
+        }
+        effects
+    }
+
+    /// Index of the virtual server with `key`.
+    pub fn find(&self, key: &ServiceKey) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.vs.plan.service.key == *key)
+    }
+
+    /// Records the verdict of real server `real` of virtual server `vs`
+    /// (indices in configuration order); returns the notify effects.
+    /// Unknown indices are ignored (a verdict racing a reload).
+    pub fn set_verdict(&mut self, vs: usize, real: usize, verdict: Verdict) -> Vec<Effect> {
+        let Some(slot) = self.slots.get_mut(vs) else {
+            return Vec::new();
+        };
+        let Some(old) = slot.verdicts.get_mut(real) else {
+            return Vec::new();
+        };
+        let was_up = old.up;
+        *old = verdict;
+        let mut effects = Vec::new();
+        if was_up != verdict.up {
+            let notify = slot.vs.real_notify.get(real);
+            let script = if verdict.up {
+                notify.and_then(|n| n.up.clone())
+            } else {
+                notify.and_then(|n| n.down.clone())
+            };
+            if let Some(script) = script {
+                let dest = slot.vs.plan.reals[real].dest.key;
+                let word = if verdict.up { "up" } else { "down" };
+                effects.push(Effect::Notify {
+                    script,
+                    reason: format!("real server {} is {word}", show_dest(&dest)),
+                });
+            }
+        }
+        effects.extend(slot.evaluate_quorum());
+        effects
+    }
+
+    /// The desired kernel table.
+    pub fn desired_table(&self) -> Table {
+        self.slots
+            .iter()
+            .map(|s| {
+                let mut q = s.quorum;
+                let (d, _) = desired_service(&s.vs.plan, &s.verdicts, &mut q);
+                (d.service.key, d)
+            })
+            .collect()
+    }
+
+    /// The operations that bring `actual` to the desired table. Call
+    /// [`Engine::applied`] once they succeeded, to forget retired services.
+    pub fn reconcile(&self, actual: &Table) -> Vec<Op> {
+        reconcile(&self.desired_table(), actual, &self.retired)
+    }
+
+    /// The retired services are gone from the kernel.
+    pub fn applied(&mut self) {
+        self.retired.clear();
+    }
+
+    /// What to do at shutdown: the operations that remove the services this
+    /// daemon manages (none with `--dont-release-ipvs`; keepalived removes
+    /// its own services on stop), and with `omega` the down notifications of
+    /// every real server that is up and the quorum_down of every virtual
+    /// server that has quorum.
+    pub fn shutdown(
+        &self,
+        actual: &Table,
+        release_ipvs: bool,
+        omega: bool,
+    ) -> (Vec<Op>, Vec<Effect>) {
+        let ops = if release_ipvs {
+            self.slots
+                .iter()
+                .map(|s| s.vs.plan.service.key)
+                .chain(self.retired.iter().copied())
+                .filter(|k| actual.contains_key(k))
+                .map(Op::DelService)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut effects = Vec::new();
+        if omega {
+            for slot in &self.slots {
+                for (i, v) in slot.verdicts.iter().enumerate() {
+                    let script = slot.vs.real_notify.get(i).and_then(|n| n.down.clone());
+                    if let (true, Some(script)) = (v.up, script) {
+                        effects.push(Effect::Notify {
+                            script,
+                            reason: format!(
+                                "real server {} is down (shutdown)",
+                                show_dest(&slot.vs.plan.reals[i].dest.key)
+                            ),
+                        });
+                    }
+                }
+                if let (true, Some(script)) = (slot.quorum.up, slot.vs.quorum_down.clone()) {
+                    effects.push(Effect::Notify {
+                        script,
+                        reason: "quorum down (shutdown)".into(),
+                    });
+                }
+            }
+        }
+        (ops, effects)
+    }
+
+    /// Whether virtual server `vs` has quorum.
+    pub fn quorum_up(&self, vs: usize) -> Option<bool> {
+        self.slots.get(vs).map(|s| s.quorum.up)
+    }
+}
+
+impl Slot {
+    fn evaluate_quorum(&mut self) -> Option<Effect> {
+        let (_, change) = desired_service(&self.vs.plan, &self.verdicts, &mut self.quorum);
+        let (script, word) = match change? {
+            QuorumChange::Gained => (self.vs.quorum_up.clone(), "gained"),
+            QuorumChange::Lost => (self.vs.quorum_down.clone(), "lost"),
+        };
+        Some(Effect::Notify {
+            script: script?,
+            reason: format!("quorum {word}"),
+        })
+    }
+}
+
+fn show_dest(d: &DestKey) -> String {
+    std::net::SocketAddr::new(d.addr, d.port).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lvs::desired::{RealServerPlan, SorryServerPlan};
+    use crate::lvs::diff::table_from_entries;
+    use ipvs_sys::{Dest, FwdMethod, Protocol, Service};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn key(addr: &str) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: ip(addr),
+            port: 80,
+        }
+    }
+
+    fn vs(addr: &str, reals: &[&str], alpha: bool) -> VirtualServer {
+        VirtualServer {
+            plan: VirtualServerPlan {
+                service: Service::new(key(addr), "rr"),
+                reals: reals
+                    .iter()
+                    .map(|r| RealServerPlan {
+                        dest: Dest::new(ip(r), 80, FwdMethod::Route),
+                        inhibit_on_failure: false,
+                    })
+                    .collect(),
+                sorry: Some(SorryServerPlan {
+                    dest: Dest::new(ip("10.9.9.9"), 80, FwdMethod::Masq),
+                    inhibit: false,
+                }),
+                quorum: 1,
+                hysteresis: 0,
+            },
+            alpha: vec![alpha; reals.len()],
+            real_notify: reals
+                .iter()
+                .map(|r| RealServerNotify {
+                    up: Some(format!("/bin/up {r}")),
+                    down: Some(format!("/bin/down {r}")),
+                })
+                .collect(),
+            quorum_up: Some("/bin/qup".into()),
+            quorum_down: Some("/bin/qdown".into()),
+        }
+    }
+
+    fn scripts(effects: &[Effect]) -> Vec<&str> {
+        effects
+            .iter()
+            .map(|e| match e {
+                Effect::Notify { script, .. } => script.as_str(),
+            })
+            .collect()
+    }
+
+    fn dests(t: &Table, k: &str) -> Vec<String> {
+        t[&key(k)]
+            .dests
+            .keys()
+            .map(|d| d.addr.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn alpha_starts_down_and_loses_quorum_at_once() {
+        let (e, effects) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1"], true)]);
+        assert_eq!(scripts(&effects), ["/bin/qdown"]);
+        assert_eq!(dests(&e.desired_table(), "10.0.0.1"), ["10.9.9.9"]);
+    }
+
+    #[test]
+    fn verdict_changes_notify_in_order_and_change_the_table() {
+        let (mut e, effects) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false)]);
+        assert!(effects.is_empty());
+        assert_eq!(
+            scripts(&e.set_verdict(0, 0, Verdict::DOWN)),
+            ["/bin/down 10.0.1.1"]
+        );
+        // The same verdict again changes nothing.
+        assert!(e.set_verdict(0, 0, Verdict::DOWN).is_empty());
+        assert_eq!(
+            scripts(&e.set_verdict(0, 1, Verdict::DOWN)),
+            ["/bin/down 10.0.1.2", "/bin/qdown"]
+        );
+        assert_eq!(dests(&e.desired_table(), "10.0.0.1"), ["10.9.9.9"]);
+        assert_eq!(
+            scripts(&e.set_verdict(0, 1, Verdict::UP)),
+            ["/bin/up 10.0.1.2", "/bin/qup"]
+        );
+        assert_eq!(dests(&e.desired_table(), "10.0.0.1"), ["10.0.1.2"]);
+        // Out-of-range indices (a verdict racing a reload) are ignored.
+        assert!(e.set_verdict(5, 0, Verdict::UP).is_empty());
+    }
+
+    #[test]
+    fn a_reload_keeps_verdicts_so_a_failed_server_is_not_readded() {
+        let (mut e, _) = Engine::new(vec![
+            vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
+            vs("10.0.0.2", &["10.0.1.3"], false),
+        ]);
+        e.set_verdict(0, 1, Verdict::DOWN);
+        // The new configuration adds a real server, reorders, and drops 10.0.0.2.
+        let effects = e.reload(vec![vs(
+            "10.0.0.1",
+            &["10.0.1.4", "10.0.1.2", "10.0.1.1"],
+            false,
+        )]);
+        assert!(effects.is_empty(), "{effects:?}");
+        let t = e.desired_table();
+        assert_eq!(dests(&t, "10.0.0.1"), ["10.0.1.1", "10.0.1.4"]);
+
+        // The dropped service is removed from the kernel, once.
+        let actual = table_from_entries([
+            (Service::new(key("10.0.0.1"), "rr"), vec![]),
+            (Service::new(key("10.0.0.2"), "rr"), vec![]),
+        ]);
+        let ops = e.reconcile(&actual);
+        assert!(ops.contains(&Op::DelService(key("10.0.0.2"))), "{ops:?}");
+        e.applied();
+        assert!(!e
+            .reconcile(&actual)
+            .contains(&Op::DelService(key("10.0.0.2"))));
+    }
+
+    #[test]
+    fn shutdown_releases_own_services_and_omega_notifies() {
+        let (mut e, _) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false)]);
+        e.set_verdict(0, 1, Verdict::DOWN);
+        let actual = table_from_entries([
+            (Service::new(key("10.0.0.1"), "rr"), vec![]),
+            (Service::new(key("10.0.0.7"), "rr"), vec![]),
+        ]);
+        let (ops, effects) = e.shutdown(&actual, true, true);
+        assert_eq!(ops, [Op::DelService(key("10.0.0.1"))]);
+        assert_eq!(scripts(&effects), ["/bin/down 10.0.1.1", "/bin/qdown"]);
+
+        let (ops, effects) = e.shutdown(&actual, false, false);
+        assert!(ops.is_empty() && effects.is_empty());
+    }
+}
