@@ -192,3 +192,54 @@ fn a_retired_service_is_removed_after_a_reload() {
     assert_eq!(ops, [Op::DelService(plan.service.key)]);
     assert!(!ipvsadm(&ns).contains("10.0.0.3"));
 }
+
+#[test]
+fn the_sync_daemon_follows_the_vrrp_role() {
+    use ipvs_sys::Daemon;
+    use lvsd::lvs::syncd::{role_for, sync_daemon_ops};
+
+    let ns = Netns::new("lvs-syncd").unwrap();
+    ns.sh("ip link add d0 type dummy && ip link set d0 multicast on up && ip addr add 10.0.0.1/24 dev d0")
+        .unwrap();
+    let mut client = Client::in_netns(&ns.path()).unwrap();
+    let wanted = |master: bool| Daemon {
+        state: role_for(master),
+        mcast_ifn: "d0".into(),
+        sync_id: 7,
+        sync_maxlen: None,
+        mcast_group: None,
+        mcast_port: None,
+        mcast_ttl: None,
+        unknown: Vec::new(),
+    };
+    let step = |client: &mut Client, master: bool| {
+        let running = client.daemons().unwrap();
+        let ops = sync_daemon_ops(Some(&wanted(master)), &running);
+        client.apply(&ops).unwrap();
+        ops
+    };
+
+    // BACKUP at start.
+    assert_eq!(step(&mut client, false).len(), 1);
+    let listing = ns.sh("ipvsadm -L --daemon").unwrap();
+    assert!(
+        listing.contains("backup sync daemon (mcast=d0, syncid=7"),
+        "{listing}"
+    );
+    // The running daemon, with the kernel's defaults, is left alone.
+    assert_eq!(step(&mut client, false), []);
+
+    // MASTER: the backup daemon stops and the master one starts.
+    assert_eq!(step(&mut client, true).len(), 2);
+    let listing = ns.sh("ipvsadm -L --daemon").unwrap();
+    assert!(
+        listing.contains("master sync daemon (mcast=d0, syncid=7"),
+        "{listing}"
+    );
+    assert!(!listing.contains("backup sync daemon"), "{listing}");
+
+    // Shutdown: nothing wanted, everything stops.
+    let running = client.daemons().unwrap();
+    client.apply(&sync_daemon_ops(None, &running)).unwrap();
+    assert_eq!(ns.sh("ipvsadm -L --daemon").unwrap().trim(), "");
+}
