@@ -243,3 +243,51 @@ fn the_sync_daemon_follows_the_vrrp_role() {
     client.apply(&sync_daemon_ops(None, &running)).unwrap();
     assert_eq!(ns.sh("ipvsadm -L --daemon").unwrap().trim(), "");
 }
+
+#[tokio::test]
+async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
+    use lvsd::lvs::runtime::LvsRuntime;
+    use lvsd::lvs::{Effect, RealServerNotify, VirtualServer};
+
+    let ns = Netns::new("lvs-rt").unwrap();
+    // A foreign service that must survive everything.
+    ns.sh("ipvsadm -A -t 10.0.0.8:25 -s rr").unwrap();
+    let plan = web_plan();
+    let server = VirtualServer {
+        alpha: vec![false; plan.reals.len()],
+        real_notify: vec![
+            RealServerNotify {
+                up: None,
+                down: Some("echo down".into()),
+            };
+            plan.reals.len()
+        ],
+        quorum_up: None,
+        quorum_down: None,
+        plan,
+    };
+    let client = Client::in_netns(&ns.path()).unwrap();
+    let (mut rt, effects) = LvsRuntime::new(vec![server], client);
+    assert!(effects.is_empty());
+
+    let report = rt.reconcile().await.unwrap();
+    assert_eq!((report.ops.len(), report.failures.len()), (3, 0));
+    assert_eq!(rt.reconcile().await.unwrap().ops, []);
+
+    let effects = rt.engine_mut().set_verdict(0, 0, Verdict::DOWN);
+    assert!(matches!(&effects[..], [Effect::Notify { script, .. }] if script == "echo down"));
+    let report = rt.reconcile().await.unwrap();
+    assert_eq!(report.ops.len(), 1, "{:?}", report.ops);
+    assert!(!ipvsadm(&ns).contains("10.0.1.1:80"));
+
+    let (report, omega) = rt.shutdown(true, true).await.unwrap();
+    assert_eq!(report.ops, [Op::DelService(tcp("10.0.0.3", 80))]);
+    assert_eq!(
+        omega.len(),
+        1,
+        "only the up server is notified down: {omega:?}"
+    );
+    let listing = ipvsadm(&ns);
+    assert!(!listing.contains("10.0.0.3"), "{listing}");
+    assert!(listing.contains("TCP  10.0.0.8:25 rr"), "{listing}");
+}

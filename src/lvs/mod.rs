@@ -12,6 +12,7 @@ pub mod desired;
 pub mod diff;
 pub mod engine;
 pub mod kernel;
+pub mod runtime;
 pub mod syncd;
 
 pub use desired::{
