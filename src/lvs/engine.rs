@@ -241,6 +241,14 @@ impl Engine {
         (ops, effects)
     }
 
+    /// Each virtual server with its real servers' current verdicts and its
+    /// quorum state, in configuration order.
+    pub fn servers(&self) -> impl Iterator<Item = (&VirtualServer, &[Verdict], bool)> {
+        self.slots
+            .iter()
+            .map(|s| (&s.vs, s.verdicts.as_slice(), s.quorum.up))
+    }
+
     /// Whether virtual server `vs` has quorum.
     pub fn quorum_up(&self, vs: usize) -> Option<bool> {
         self.slots.get(vs).map(|s| s.quorum.up)

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod engine;
 pub mod kernel;
 pub mod runtime;
+pub mod status;
 pub mod syncd;
 
 pub use desired::{
