@@ -1,0 +1,73 @@
+//! The checkers: one probe of a [`CheckSpec`] gives an [`Outcome`].
+//!
+//! Every network probe is bounded as a whole by `connect_timeout`: each
+//! step runs against one deadline, and the step that was running when it
+//! passed names the timeout ([`Phase`]).
+
+use std::future::Future;
+use std::io;
+
+use tokio::time::Instant;
+
+use crate::outcome::{Failure, Outcome, Phase};
+use crate::spec::{CheckKind, CheckSpec};
+
+mod dns;
+mod file;
+pub mod http;
+mod misc;
+mod net;
+mod ping;
+mod smtp;
+mod tls;
+mod udp;
+
+pub use dns::{build_query, parse_reply_rcode};
+pub use misc::split_command_line;
+
+/// The end of a probe's time budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline(pub Instant);
+
+impl Deadline {
+    /// Runs one step; a socket error or the deadline is a failure of `phase`.
+    pub async fn step<T>(
+        &self,
+        phase: Phase,
+        fut: impl Future<Output = io::Result<T>>,
+    ) -> Result<T, Failure> {
+        match tokio::time::timeout_at(self.0, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Failure::from_io(&e, phase)),
+            Err(_) => Err(Failure::Timeout(phase)),
+        }
+    }
+}
+
+/// Probes once.
+pub async fn probe(spec: &CheckSpec) -> Outcome {
+    let deadline = Deadline(Instant::now() + spec.timing.connect_timeout);
+    let result = match &spec.kind {
+        CheckKind::Tcp => tcp(spec, deadline).await,
+        CheckKind::Http(h) => http::check(h, &spec.endpoint, spec.timing.connect_timeout).await,
+        CheckKind::Misc(m) => return misc::check(m, spec.timing.delay_loop).await,
+        CheckKind::Smtp(s) => smtp::check(s, &spec.endpoint, deadline).await,
+        CheckKind::Dns(d) => dns::check(d, &spec.endpoint, deadline).await,
+        CheckKind::Udp(u) => udp::check(u, &spec.endpoint, deadline).await,
+        CheckKind::Ping => ping::check(&spec.endpoint, deadline).await,
+        CheckKind::File(f) => return file::check(f).await,
+    };
+    match result {
+        Ok(()) => Outcome::PASS,
+        Err(f) => Outcome::Fail(f),
+    }
+}
+
+/// TCP_CHECK: connect, then close.
+async fn tcp(spec: &CheckSpec, deadline: Deadline) -> Result<(), Failure> {
+    let stream = deadline
+        .step(Phase::Connect, net::tcp_connect(&spec.endpoint))
+        .await?;
+    drop(stream);
+    Ok(())
+}

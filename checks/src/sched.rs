@@ -1,0 +1,610 @@
+//! The scheduler: every check on one tokio runtime, no thread per check.
+//!
+//! - Identical checks ([`CheckSpec`] equal: same target, same settings) of
+//!   several real servers, e.g. the same server under several virtual
+//!   servers, run once and feed all of them.
+//! - The first probe of each check runs after a random delay in
+//!   `[0, warmup)`, so thousands of checks do not fire together.
+//! - After a probe, the next runs `delay_loop` later, or
+//!   `delay_before_retry` later while retrying (see [`crate::state`]),
+//!   counted from the end of the probe as keepalived does.
+//! - At most `max_concurrent` probes run at once.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::outcome::{Failure, Outcome};
+use crate::spec::CheckSpec;
+use crate::state::{verdict, CheckerState, Verdict};
+
+/// A probe in flight.
+pub type ProbeFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// Runs one probe of a check; the network implementation is
+/// [`NetworkProber`], tests substitute scripted ones.
+pub trait Prober: Send + Sync + 'static {
+    fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture;
+}
+
+/// Probes for real, with [`crate::probe::probe`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NetworkProber;
+
+impl Prober for NetworkProber {
+    fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture {
+        Box::pin(async move { crate::probe::probe(&spec).await })
+    }
+}
+
+/// The checks of one real server, identified by the caller's key.
+#[derive(Debug, Clone)]
+pub struct RealServerChecks<K> {
+    pub key: K,
+    pub checks: Vec<CheckSpec>,
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// Probes running at once, at most.
+    pub max_concurrent: usize,
+    /// Seed of the warmup spread (fixed in tests for reproducibility).
+    pub seed: u64,
+    /// Report every probe, not only failures with `log_all_failures`.
+    pub report_every_probe: bool,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> SchedulerOptions {
+        SchedulerOptions {
+            max_concurrent: 1024,
+            seed: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x853c_49e6_748f_ea9b),
+            report_every_probe: false,
+        }
+    }
+}
+
+/// A change of a real server's verdict.
+#[derive(Debug, Clone)]
+pub struct Transition<K> {
+    pub real: K,
+    /// The new verdict (up/down, dynamic weight).
+    pub verdict: Verdict,
+    /// The check whose probe caused the change.
+    pub check: Arc<CheckSpec>,
+    /// Why it failed (`None` when it came up or its weight changed).
+    pub reason: Option<Failure>,
+    /// How long the probe took.
+    pub latency: Duration,
+    /// When the probe ended.
+    pub at: SystemTime,
+}
+
+/// One probe, reported with `report_every_probe`, or for a failure of a
+/// check with `log_all_failures`.
+#[derive(Debug, Clone)]
+pub struct ProbeReport {
+    /// Index of the (deduplicated) check, see [`Scheduler::checks`].
+    pub check: usize,
+    pub outcome: Outcome,
+    /// When it was due, and when it started (after waiting for a slot).
+    pub scheduled: Instant,
+    pub started: Instant,
+    pub latency: Duration,
+    /// The check is up and retrying after this failure.
+    pub retrying: bool,
+    /// The check's state after this probe.
+    pub up: bool,
+}
+
+/// What the scheduler tells its owner.
+#[derive(Debug, Clone)]
+pub enum Report<K> {
+    Transition(Transition<K>),
+    Probe(ProbeReport),
+}
+
+#[derive(Debug)]
+struct CheckSlot {
+    spec: Arc<CheckSpec>,
+    state: CheckerState,
+    /// Indices of the real servers using this check.
+    reals: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct RealSlot<K> {
+    key: K,
+    checks: Vec<usize>,
+    verdict: Verdict,
+}
+
+/// The checks of a set of real servers and their state.
+#[derive(Debug)]
+pub struct Scheduler<K> {
+    checks: Vec<CheckSlot>,
+    reals: Vec<RealSlot<K>>,
+    options: SchedulerOptions,
+}
+
+struct Finished {
+    check: usize,
+    scheduled: Instant,
+    started: Instant,
+    ended: Instant,
+    outcome: Outcome,
+}
+
+impl<K: Clone + Send + 'static> Scheduler<K> {
+    /// Deduplicates the checks of `reals` and sets their initial states
+    /// (up, or down with `alpha`).
+    pub fn new(reals: Vec<RealServerChecks<K>>, options: SchedulerOptions) -> Scheduler<K> {
+        let mut checks: Vec<CheckSlot> = Vec::new();
+        let mut index: HashMap<CheckSpec, usize> = HashMap::new();
+        let mut real_slots = Vec::with_capacity(reals.len());
+        for (real_index, real) in reals.into_iter().enumerate() {
+            let mut ids = Vec::with_capacity(real.checks.len());
+            for spec in real.checks {
+                let id = *index.entry(spec.clone()).or_insert_with(|| {
+                    checks.push(CheckSlot {
+                        state: CheckerState::new(spec.timing.alpha),
+                        spec: Arc::new(spec),
+                        reals: Vec::new(),
+                    });
+                    checks.len() - 1
+                });
+                if !checks[id].reals.contains(&real_index) {
+                    checks[id].reals.push(real_index);
+                }
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let verdict = verdict(ids.iter().map(|&i| &checks[i].state));
+            real_slots.push(RealSlot {
+                key: real.key,
+                checks: ids,
+                verdict,
+            });
+        }
+        Scheduler {
+            checks,
+            reals: real_slots,
+            options,
+        }
+    }
+
+    /// The deduplicated checks, in index order.
+    pub fn checks(&self) -> impl Iterator<Item = &CheckSpec> {
+        self.checks.iter().map(|c| c.spec.as_ref())
+    }
+
+    /// Current verdicts of the real servers, in the order given.
+    pub fn verdicts(&self) -> impl Iterator<Item = (&K, Verdict)> {
+        self.reals.iter().map(|r| (&r.key, r.verdict))
+    }
+
+    /// The first due time of every check, spread over `[0, warmup)`.
+    fn initial_schedule(&self, start: Instant) -> BinaryHeap<Reverse<(Instant, usize)>> {
+        let mut rng = SplitMix64(self.options.seed);
+        self.checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let warmup = c.spec.timing.warmup;
+                let offset = if warmup.is_zero() {
+                    Duration::ZERO
+                } else {
+                    let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
+                    Duration::from_nanos(rng.next() % nanos)
+                };
+                Reverse((start + offset, i))
+            })
+            .collect()
+    }
+
+    /// Runs the checks until `reports` is closed, sending verdict changes
+    /// (and probe reports) to it.
+    pub async fn run<P: Prober>(mut self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
+        let prober = Arc::new(prober);
+        let slots = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
+        let mut due = self.initial_schedule(Instant::now());
+        let mut running: JoinSet<Finished> = JoinSet::new();
+        let mut running_check: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();
+        loop {
+            let next = due.peek().map(|Reverse((at, _))| *at);
+            tokio::select! {
+                () = reports.closed() => return self,
+                () = sleep_until_opt(next) => {
+                    let now = Instant::now();
+                    while let Some(Reverse((at, check))) = due.peek().copied() {
+                        if at > now {
+                            break;
+                        }
+                        due.pop();
+                        let spec = self.checks[check].spec.clone();
+                        let prober = prober.clone();
+                        let slots = slots.clone();
+                        let handle = running.spawn(async move {
+                            let _permit = slots.acquire_owned().await;
+                            let started = Instant::now();
+                            let outcome = prober.probe(spec).await;
+                            Finished { check, scheduled: at, started, ended: Instant::now(), outcome }
+                        });
+                        running_check.insert(handle.id(), (check, at));
+                    }
+                }
+                Some(joined) = running.join_next_with_id() => {
+                    let finished = match joined {
+                        Ok((id, finished)) => {
+                            running_check.remove(&id);
+                            finished
+                        }
+                        Err(error) => {
+                            let Some((check, scheduled)) = running_check.remove(&error.id()) else {
+                                continue;
+                            };
+                            let now = Instant::now();
+                            Finished {
+                                check,
+                                scheduled,
+                                started: now,
+                                ended: now,
+                                outcome: Outcome::Fail(Failure::Io(format!("probe task failed: {error}"))),
+                            }
+                        }
+                    };
+                    let check = finished.check;
+                    let next_in = self.record(finished, &reports).await;
+                    due.push(Reverse((Instant::now() + next_in, check)));
+                }
+            }
+        }
+    }
+
+    /// Applies a probe's outcome; returns the delay to the next probe.
+    async fn record(&mut self, finished: Finished, reports: &mpsc::Sender<Report<K>>) -> Duration {
+        let slot = &mut self.checks[finished.check];
+        let step = slot.state.record(&slot.spec.timing, &finished.outcome);
+        let latency = finished.ended.saturating_duration_since(finished.started);
+        let wants_report = self.options.report_every_probe
+            || (slot.spec.timing.log_all_failures && !finished.outcome.is_pass());
+        if wants_report {
+            let report = ProbeReport {
+                check: finished.check,
+                outcome: finished.outcome.clone(),
+                scheduled: finished.scheduled,
+                started: finished.started,
+                latency,
+                retrying: step.retrying,
+                up: slot.state.is_up(),
+            };
+            let _ = reports.send(Report::Probe(report)).await;
+        }
+        if step.flipped.is_none() && !step.weight_changed {
+            return step.next_in;
+        }
+        let spec = slot.spec.clone();
+        let users = slot.reals.clone();
+        let at = SystemTime::now();
+        for real in users {
+            let new = verdict(
+                self.reals[real]
+                    .checks
+                    .iter()
+                    .map(|&i| &self.checks[i].state),
+            );
+            if new == self.reals[real].verdict {
+                continue;
+            }
+            self.reals[real].verdict = new;
+            let transition = Transition {
+                real: self.reals[real].key.clone(),
+                verdict: new,
+                check: spec.clone(),
+                reason: finished.outcome.failure().cloned(),
+                latency,
+                at,
+            };
+            let _ = reports.send(Report::Transition(transition)).await;
+        }
+        step.next_in
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SplitMix64: a small, well-mixed generator for the warmup spread.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Phase;
+    use crate::spec::{CheckFamily, CheckKind, Endpoint, Timing};
+    use std::collections::VecDeque;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    /// Answers probes from a script per target (then passes), taking
+    /// `latency` of virtual time, and logs when each probe started.
+    #[derive(Clone, Default)]
+    struct Scripted {
+        script: Arc<Mutex<HashMap<SocketAddr, VecDeque<Outcome>>>>,
+        started: Arc<Mutex<Vec<(SocketAddr, Duration)>>>,
+        latency: Duration,
+        origin: Option<Instant>,
+    }
+
+    impl Scripted {
+        fn new(latency: Duration) -> Scripted {
+            Scripted {
+                latency,
+                origin: Some(Instant::now()),
+                ..Scripted::default()
+            }
+        }
+        fn plan(&self, target: SocketAddr, outcomes: Vec<Outcome>) {
+            self.script.lock().unwrap().insert(target, outcomes.into());
+        }
+        fn starts(&self, target: SocketAddr) -> Vec<u64> {
+            self.started
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, _)| *t == target)
+                .map(|(_, at)| at.as_millis() as u64)
+                .collect()
+        }
+    }
+
+    impl Prober for Scripted {
+        fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture {
+            let target = spec.endpoint.target;
+            let origin = self.origin.unwrap();
+            self.started
+                .lock()
+                .unwrap()
+                .push((target, Instant::now() - origin));
+            let outcome = self
+                .script
+                .lock()
+                .unwrap()
+                .get_mut(&target)
+                .and_then(|q| q.pop_front())
+                .unwrap_or(Outcome::PASS);
+            let latency = self.latency;
+            Box::pin(async move {
+                tokio::time::sleep(latency).await;
+                outcome
+            })
+        }
+    }
+
+    fn addr(n: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], n))
+    }
+
+    fn tcp(target: SocketAddr, timing: Timing) -> CheckSpec {
+        CheckSpec {
+            kind: CheckKind::Tcp,
+            endpoint: Endpoint::to(target),
+            timing,
+        }
+    }
+
+    fn timing(retry: u32, before_retry: u64, delay_loop: u64, warmup: u64) -> Timing {
+        Timing {
+            retry,
+            delay_before_retry: Duration::from_secs(before_retry),
+            delay_loop: Duration::from_secs(delay_loop),
+            warmup: Duration::from_secs(warmup),
+            ..Timing::defaults_for(CheckFamily::Other)
+        }
+    }
+
+    fn options() -> SchedulerOptions {
+        SchedulerOptions {
+            max_concurrent: 64,
+            seed: 7,
+            report_every_probe: false,
+        }
+    }
+
+    /// Runs `scheduler` for `secs` of virtual time; returns the transitions
+    /// with their virtual time in ms.
+    async fn run_for(
+        scheduler: Scheduler<&'static str>,
+        prober: Scripted,
+        secs: u64,
+    ) -> Vec<(u64, Transition<&'static str>)> {
+        let origin = prober.origin.unwrap();
+        let (tx, mut rx) = mpsc::channel(4096);
+        let task = tokio::spawn(scheduler.run(prober, tx));
+        let mut out = Vec::new();
+        let end = origin + Duration::from_secs(secs);
+        while let Ok(Some(report)) = tokio::time::timeout_at(end, rx.recv()).await {
+            if let Report::Transition(t) = report {
+                out.push(((Instant::now() - origin).as_millis() as u64, t));
+            }
+        }
+        drop(rx);
+        task.await.unwrap();
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn down_after_retry_plus_one_failures_then_up_after_one_success() {
+        let prober = Scripted::new(Duration::from_millis(100));
+        let refused = Outcome::Fail(Failure::Refused);
+        prober.plan(addr(1), vec![refused.clone(), refused.clone(), refused]);
+        let scheduler = Scheduler::new(
+            vec![RealServerChecks {
+                key: "rs1",
+                checks: vec![tcp(addr(1), timing(2, 2, 10, 0))],
+            }],
+            options(),
+        );
+        let transitions = run_for(scheduler, prober.clone(), 30).await;
+        // Probes: 0 (fail), +0.1+2 (fail), +0.1+2 (fail → down), +0.1+10
+        // (pass → up), then every 10.1 s.
+        assert_eq!(prober.starts(addr(1)), [0, 2100, 4200, 14300, 24400]);
+        assert_eq!(transitions.len(), 2);
+        let (at, down) = &transitions[0];
+        assert_eq!(*at, 4300);
+        assert_eq!(down.real, "rs1");
+        assert!(!down.verdict.up);
+        assert_eq!(down.reason, Some(Failure::Refused));
+        assert_eq!(down.latency, Duration::from_millis(100));
+        let (at, up) = &transitions[1];
+        assert_eq!(*at, 14400);
+        assert!(up.verdict.up);
+        assert_eq!(up.reason, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn warmup_spreads_first_probes() {
+        let prober = Scripted::new(Duration::ZERO);
+        let reals = (1..=200)
+            .map(|n| RealServerChecks {
+                key: "rs",
+                checks: vec![tcp(addr(n), timing(1, 1, 60, 10))],
+            })
+            .collect();
+        run_for(Scheduler::new(reals, options()), prober.clone(), 11).await;
+        let firsts: Vec<u64> = (1..=200).map(|n| prober.starts(addr(n))[0]).collect();
+        assert!(firsts.iter().all(|&ms| ms < 10_000));
+        // Spread: every 1 s bucket of the 10 s window gets some.
+        for bucket in 0..10 {
+            let in_bucket = firsts.iter().filter(|&&ms| ms / 1000 == bucket).count();
+            assert!(in_bucket >= 5, "bucket {bucket} has {in_bucket}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn identical_checks_run_once_for_all_their_real_servers() {
+        let prober = Scripted::new(Duration::from_millis(10));
+        prober.plan(
+            addr(5),
+            vec![Outcome::Fail(Failure::Timeout(Phase::Connect))],
+        );
+        let shared = tcp(addr(5), timing(0, 1, 5, 0));
+        let scheduler = Scheduler::new(
+            vec![
+                RealServerChecks {
+                    key: "vs1/rs",
+                    checks: vec![shared.clone()],
+                },
+                RealServerChecks {
+                    key: "vs2/rs",
+                    checks: vec![shared],
+                },
+            ],
+            options(),
+        );
+        assert_eq!(scheduler.checks().count(), 1);
+        let transitions = run_for(scheduler, prober.clone(), 12).await;
+        assert_eq!(prober.starts(addr(5)), [0, 5010, 10020]);
+        let downs: Vec<&str> = transitions
+            .iter()
+            .filter(|(_, t)| !t.verdict.up)
+            .map(|(_, t)| t.real)
+            .collect();
+        assert_eq!(downs, ["vs1/rs", "vs2/rs"]);
+        assert!(transitions
+            .iter()
+            .all(|(_, t)| t.reason != Some(Failure::Refused)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alpha_real_server_needs_every_checker_to_pass() {
+        let prober = Scripted::new(Duration::ZERO);
+        // The second checker fails twice (it is down already: alpha).
+        let failing = Outcome::Fail(Failure::Status {
+            path: "/".into(),
+            code: 503,
+        });
+        prober.plan(addr(2), vec![failing.clone(), failing]);
+        let mut alpha = timing(1, 1, 3, 0);
+        alpha.alpha = true;
+        let scheduler = Scheduler::new(
+            vec![RealServerChecks {
+                key: "rs",
+                checks: vec![tcp(addr(1), alpha.clone()), tcp(addr(2), alpha)],
+            }],
+            options(),
+        );
+        assert!(!scheduler.verdicts().next().unwrap().1.up);
+        let transitions = run_for(scheduler, prober, 10).await;
+        // Up only once the second checker passes at its third probe (6 s).
+        assert_eq!(transitions.len(), 1);
+        assert_eq!(transitions[0].0, 6000);
+        assert!(transitions[0].1.verdict.up);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_bounded() {
+        let prober = Scripted::new(Duration::from_secs(1));
+        let reals = (1..=5)
+            .map(|n| RealServerChecks {
+                key: "rs",
+                checks: vec![tcp(addr(n), timing(1, 1, 100, 0))],
+            })
+            .collect();
+        let mut opts = options();
+        opts.max_concurrent = 2;
+        run_for(Scheduler::new(reals, opts), prober.clone(), 4).await;
+        // All were due at 0; the prober sees them as slots free up.
+        let mut firsts: Vec<u64> = (1..=5).map(|n| prober.starts(addr(n))[0]).collect();
+        firsts.sort();
+        assert_eq!(firsts, [0, 0, 1000, 1000, 2000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dynamic_weight_changes_are_transitions() {
+        let prober = Scripted::new(Duration::ZERO);
+        let weight = |w| Outcome::Pass {
+            dynamic_weight: Some(w),
+        };
+        prober.plan(addr(1), vec![weight(10), weight(10), weight(3)]);
+        let scheduler = Scheduler::new(
+            vec![RealServerChecks {
+                key: "rs",
+                checks: vec![tcp(addr(1), timing(0, 1, 1, 0))],
+            }],
+            options(),
+        );
+        let transitions = run_for(scheduler, prober, 4).await;
+        let weights: Vec<(u64, Option<i32>)> = transitions
+            .iter()
+            .map(|(at, t)| (*at, t.verdict.dynamic_weight))
+            .collect();
+        assert_eq!(weights, [(0, Some(10)), (2000, Some(3)), (3000, None)]);
+    }
+}
