@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod control;
+pub mod daemon;
 pub mod lvs;
 pub mod status;
 pub mod vrrp;

@@ -291,3 +291,156 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
     assert!(!listing.contains("10.0.0.3"), "{listing}");
     assert!(listing.contains("TCP  10.0.0.8:25 rr"), "{listing}");
 }
+
+mod director {
+    use super::*;
+    use lvsd::control::{Request, Response};
+    use lvsd::daemon::notify::Queue;
+    use lvsd::daemon::{ConfigSource, Director, DirectorConfig, Event, Options};
+    use lvsd::lvs::status::LastCheck;
+    use lvsd::lvs::{RealServerNotify, VirtualServer};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::sync::{mpsc, oneshot};
+
+    /// A configuration the test swaps between reloads.
+    #[derive(Clone)]
+    struct Swappable(Arc<Mutex<Result<DirectorConfig, Vec<String>>>>);
+
+    impl ConfigSource for Swappable {
+        fn load(&mut self) -> Result<DirectorConfig, Vec<String>> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    fn config(plans: Vec<VirtualServerPlan>) -> DirectorConfig {
+        DirectorConfig {
+            virtual_servers: plans
+                .into_iter()
+                .map(|plan| VirtualServer {
+                    alpha: vec![false; plan.reals.len()],
+                    real_notify: vec![RealServerNotify::default(); plan.reals.len()],
+                    quorum_up: None,
+                    quorum_down: None,
+                    plan,
+                })
+                .collect(),
+            sync_daemon: None,
+            omega: false,
+        }
+    }
+
+    async fn ask(events: &mpsc::Sender<Event>, request: Request) -> Response {
+        let (tx, rx) = oneshot::channel();
+        events.send(Event::Control((request, tx))).await.unwrap();
+        rx.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn verdicts_reloads_hand_edits_and_shutdown_drive_the_kernel() {
+        let ns = Netns::new("lvs-director").unwrap();
+        let source = Swappable(Arc::new(Mutex::new(Ok(config(vec![web_plan()])))));
+        let options = Options {
+            dont_release_ipvs: false,
+            reconcile_interval: Duration::from_millis(200),
+            config_path: "test.conf".into(),
+        };
+        let (queue, _) = Queue::start(Duration::from_secs(5));
+        let client = Client::in_netns(&ns.path()).unwrap();
+        let (director, mut status) = Director::new(source.clone(), options, client, queue).unwrap();
+        let (events, rx) = mpsc::channel(16);
+        let task = tokio::spawn(director.run(rx));
+
+        // The first reconcile programs the table and publishes a status.
+        status.changed().await.unwrap();
+        assert!(ipvsadm(&ns).contains("  -> 10.0.1.1:80                  Route   3"));
+
+        // A failed check takes the real server out.
+        events
+            .send(Event::Check {
+                vs: 0,
+                real: 0,
+                verdict: Verdict::DOWN,
+                last: LastCheck {
+                    result: Some("connection refused".into()),
+                    latency_ms: Some(0.3),
+                    failures: 1,
+                },
+            })
+            .await
+            .unwrap();
+        let Response::Status(s) = ask(&events, Request::Status).await else {
+            panic!("no status")
+        };
+        let real = &s.virtual_servers[0].real_servers[0];
+        assert!(!real.healthy);
+        assert_eq!(real.kernel_weight, None);
+        assert_eq!(real.last_check.as_deref(), Some("connection refused"));
+        assert!(!ipvsadm(&ns).contains("10.0.1.1:80"));
+
+        // A hand edit is repaired by the periodic pass (#1877).
+        ns.sh("ipvsadm -d -t 10.0.0.3:80 -r 10.0.1.2:80").unwrap();
+        let repaired = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                status.changed().await.unwrap();
+                if ipvsadm(&ns).contains("10.0.1.2:80") {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(repaired.is_ok(), "{}", ipvsadm(&ns));
+
+        // A broken configuration changes nothing.
+        *source.0.lock().unwrap() = Err(vec!["test.conf:3:1: error: unbalanced '}'".into()]);
+        let before = ipvsadm(&ns);
+        match ask(&events, Request::Reload).await {
+            Response::ReloadRefused { errors } => {
+                assert_eq!(errors, ["test.conf:3:1: error: unbalanced '}'"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(ipvsadm(&ns), before);
+
+        // A valid one applies the difference; the failed server stays out (#1720).
+        let mut changed = web_plan();
+        changed.service.scheduler = "wlc".into();
+        let mut second = web_plan();
+        second.service.key = tcp("10.0.0.4", 443);
+        *source.0.lock().unwrap() = Ok(config(vec![changed, second]));
+        match ask(&events, Request::Reload).await {
+            Response::Reloaded { changes } => assert_eq!(
+                changes,
+                [
+                    "virtual server TCP 10.0.0.3:80: changed",
+                    "virtual server TCP 10.0.0.4:443: added"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let listing = ipvsadm(&ns);
+        assert!(
+            listing.contains("TCP  10.0.0.3:80 wlc persistent 50"),
+            "{listing}"
+        );
+        assert!(
+            listing.contains("TCP  10.0.0.4:443 wrr persistent 50"),
+            "{listing}"
+        );
+        let mut judge = Client::in_netns(&ns.path()).unwrap();
+        let table = read_table(&mut judge).unwrap();
+        let reals: Vec<String> = table[&tcp("10.0.0.3", 80)]
+            .dests
+            .keys()
+            .map(|d| d.addr.to_string())
+            .collect();
+        assert_eq!(reals, ["10.0.1.2"], "failed server re-added:\n{listing}");
+        // The new service's checks start afresh: both real servers are in.
+        assert_eq!(table[&tcp("10.0.0.4", 443)].dests.len(), 2, "{listing}");
+
+        // Shutdown releases what the daemon programmed.
+        events.send(Event::Shutdown).await.unwrap();
+        task.await.unwrap().unwrap();
+        assert!(!ipvsadm(&ns).contains("TCP"), "{}", ipvsadm(&ns));
+    }
+}

@@ -78,6 +78,11 @@ impl LvsRuntime {
         .map_err(|e| RuntimeError::Worker(e.to_string()))?
     }
 
+    /// The kernel's current table.
+    pub async fn kernel_table(&self) -> Result<super::diff::Table, RuntimeError> {
+        Ok(self.with_client(read_table).await??)
+    }
+
     /// One reconcile pass: read the kernel table, apply the difference.
     pub async fn reconcile(&mut self) -> Result<PassReport, RuntimeError> {
         let table = self.with_client(read_table).await??;

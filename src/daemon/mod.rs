@@ -1,0 +1,347 @@
+//! The director daemon's event loop (`lvsd run`).
+//!
+//! One task owns all state. Everything else talks to it through channels:
+//! the checkers send verdicts, VRRP sends state changes, the control socket
+//! sends requests, signals arrive as events, and a timer asks for a periodic
+//! reconcile. Effects (IPVS operations, notify scripts) leave through the
+//! LVS runtime and the notify queue. The loop never blocks on I/O itself.
+
+pub mod notify;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::control::{Incoming, Request, Response};
+use crate::lvs::runtime::{LvsRuntime, RuntimeError};
+use crate::lvs::status::{virtual_server_status, LastCheck};
+use crate::lvs::{Effect, Verdict, VirtualServer};
+use crate::status::Status;
+
+/// How often the kernel table is re-read and repaired even without events
+/// (hand edits with ipvsadm are undone within this interval).
+pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The part of a configuration the loop runs (built from the conf model).
+#[derive(Debug, Clone, Default)]
+pub struct DirectorConfig {
+    /// Virtual servers, in configuration order.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// `lvs_sync_daemon`: the VRRP instance it follows and the daemon to
+    /// run (its role is set from the instance's state).
+    pub sync_daemon: Option<(String, ipvs_sys::Daemon)>,
+    /// `omega`: notify down at shutdown.
+    pub omega: bool,
+}
+
+/// Loads (and re-loads) the configuration; errors are `file:line:col:
+/// severity: message` lines.
+pub trait ConfigSource: Send {
+    /// Reads and validates the configuration.
+    fn load(&mut self) -> Result<DirectorConfig, Vec<String>>;
+}
+
+/// An event for the loop.
+#[derive(Debug)]
+pub enum Event {
+    /// A checker verdict for real server `real` of virtual server `vs`.
+    Check {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        real: usize,
+        /// Up or down (and misc_dynamic weight).
+        verdict: Verdict,
+        /// For status.
+        last: LastCheck,
+    },
+    /// A VRRP instance changed state.
+    VrrpState {
+        /// Instance name.
+        instance: String,
+        /// It is now MASTER.
+        master: bool,
+    },
+    /// A control-socket request.
+    Control(Incoming),
+    /// SIGHUP.
+    Reload,
+    /// SIGTERM or SIGINT.
+    Shutdown,
+}
+
+/// Daemon options from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Keep the IPVS services at exit (`--dont-release-ipvs`).
+    pub dont_release_ipvs: bool,
+    /// Periodic reconcile interval.
+    pub reconcile_interval: Duration,
+    /// Where the configuration came from, for messages.
+    pub config_path: PathBuf,
+}
+
+/// Errors that stop the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The initial configuration is invalid.
+    #[error("{}", .0.join("\n"))]
+    Config(Vec<String>),
+    /// The kernel could not be programmed at all.
+    #[error(transparent)]
+    Lvs(#[from] RuntimeError),
+}
+
+/// The loop's state.
+#[derive(Debug)]
+pub struct Director<S: ConfigSource> {
+    source: S,
+    options: Options,
+    lvs: LvsRuntime,
+    config: DirectorConfig,
+    last_checks: Vec<Vec<LastCheck>>,
+    status: Status,
+    status_tx: watch::Sender<Arc<Status>>,
+    notify: notify::Queue,
+}
+
+impl<S: ConfigSource> Director<S> {
+    /// Loads the configuration and prepares the LVS runtime over `client`.
+    pub fn new(
+        mut source: S,
+        options: Options,
+        client: ipvs_sys::Client,
+        notify: notify::Queue,
+    ) -> Result<(Self, watch::Receiver<Arc<Status>>), DaemonError> {
+        let config = source.load().map_err(DaemonError::Config)?;
+        let (lvs, effects) = LvsRuntime::new(config.virtual_servers.clone(), client);
+        let (status_tx, status_rx) = watch::channel(Arc::new(Status::default()));
+        let d = Director {
+            source,
+            options,
+            lvs,
+            last_checks: empty_checks(&config),
+            config,
+            status: Status::default(),
+            status_tx,
+            notify,
+        };
+        d.run_effects(effects);
+        Ok((d, status_rx))
+    }
+
+    /// Runs until a shutdown event (or every sender is gone).
+    pub async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), DaemonError> {
+        self.reconcile().await?;
+        let mut tick = tokio::time::interval(self.options.reconcile_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; we just reconciled
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    None | Some(Event::Shutdown) => break,
+                    Some(event) => self.handle(event).await,
+                },
+                _ = tick.tick() => {
+                    if let Err(e) = self.reconcile().await {
+                        tracing::error!(error = %e, "periodic reconcile failed");
+                    }
+                }
+            }
+        }
+        self.shutdown().await
+    }
+
+    async fn handle(&mut self, event: Event) {
+        match event {
+            Event::Check {
+                vs,
+                real,
+                verdict,
+                last,
+            } => {
+                if let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real)) {
+                    *slot = last;
+                }
+                let effects = self.lvs.engine_mut().set_verdict(vs, real, verdict);
+                self.run_effects(effects);
+                self.reconcile_logged().await;
+            }
+            Event::VrrpState { instance, master } => {
+                if let Some((follow, daemon)) = &self.config.sync_daemon {
+                    if *follow == instance {
+                        let mut wanted = daemon.clone();
+                        wanted.state = crate::lvs::syncd::role_for(master);
+                        if let Err(e) = self.lvs.set_sync_daemon(Some(wanted)).await {
+                            tracing::error!(error = %e, "sync daemon change failed");
+                        }
+                    }
+                }
+            }
+            Event::Control((request, reply)) => {
+                let response = match request {
+                    Request::Status => Response::Status(self.status.clone()),
+                    Request::Reload => self.reload().await,
+                };
+                let _ = reply.send(response);
+            }
+            Event::Reload => {
+                let _ = self.reload().await;
+            }
+            Event::Shutdown => {}
+        }
+    }
+
+    /// Re-reads the configuration; on errors nothing changes.
+    async fn reload(&mut self) -> Response {
+        match self.source.load() {
+            Err(errors) => {
+                self.status.reload_errors += 1;
+                for e in &errors {
+                    tracing::error!(config = %self.options.config_path.display(), "reload refused: {e}");
+                }
+                self.publish_status(None);
+                Response::ReloadRefused { errors }
+            }
+            Ok(config) => {
+                let changes = describe_changes(&self.config, &config);
+                let effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
+                self.last_checks = carry_checks(&self.config, &self.last_checks, &config);
+                self.config = config;
+                self.status.reloads += 1;
+                self.run_effects(effects);
+                self.reconcile_logged().await;
+                tracing::info!(changes = changes.len(), "configuration reloaded");
+                Response::Reloaded { changes }
+            }
+        }
+    }
+
+    async fn reconcile_logged(&mut self) {
+        if let Err(e) = self.reconcile().await {
+            tracing::error!(error = %e, "reconcile failed");
+        }
+    }
+
+    async fn reconcile(&mut self) -> Result<(), RuntimeError> {
+        let report = self.lvs.reconcile().await?;
+        for op in &report.ops {
+            tracing::info!(?op, "IPVS");
+        }
+        let table = self.lvs.kernel_table().await.ok();
+        self.publish_status(table.as_ref());
+        Ok(())
+    }
+
+    fn publish_status(&mut self, kernel: Option<&crate::lvs::Table>) {
+        if let Some(kernel) = kernel {
+            let checks = &self.last_checks;
+            self.status.virtual_servers =
+                virtual_server_status(self.lvs.engine(), kernel, |vs, real| {
+                    checks
+                        .get(vs)
+                        .and_then(|v| v.get(real))
+                        .cloned()
+                        .unwrap_or_default()
+                });
+        }
+        self.status_tx.send_replace(Arc::new(self.status.clone()));
+    }
+
+    fn run_effects(&self, effects: Vec<Effect>) {
+        for Effect::Notify { script, reason } in effects {
+            self.notify.submit(script, reason);
+        }
+    }
+
+    async fn shutdown(self) -> Result<(), DaemonError> {
+        let (report, effects) = self
+            .lvs
+            .shutdown(!self.options.dont_release_ipvs, self.config.omega)
+            .await?;
+        for op in &report.ops {
+            tracing::info!(?op, "IPVS (shutdown)");
+        }
+        self.run_effects(effects);
+        if self.config.sync_daemon.is_some() {
+            self.lvs.set_sync_daemon(None).await?;
+        }
+        self.notify.drain().await;
+        Ok(())
+    }
+}
+
+fn empty_checks(config: &DirectorConfig) -> Vec<Vec<LastCheck>> {
+    config
+        .virtual_servers
+        .iter()
+        .map(|v| vec![LastCheck::default(); v.plan.reals.len()])
+        .collect()
+}
+
+/// Last check results of real servers that survive a reload, by service
+/// and real server address.
+fn carry_checks(
+    old: &DirectorConfig,
+    old_checks: &[Vec<LastCheck>],
+    new: &DirectorConfig,
+) -> Vec<Vec<LastCheck>> {
+    new.virtual_servers
+        .iter()
+        .map(|vs| {
+            let before = old
+                .virtual_servers
+                .iter()
+                .position(|o| o.plan.service.key == vs.plan.service.key);
+            vs.plan
+                .reals
+                .iter()
+                .map(|r| {
+                    before
+                        .and_then(|b| {
+                            let j = old.virtual_servers[b]
+                                .plan
+                                .reals
+                                .iter()
+                                .position(|o| o.dest.key == r.dest.key)?;
+                            old_checks.get(b)?.get(j).cloned()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One line per virtual server added, removed or changed.
+fn describe_changes(old: &DirectorConfig, new: &DirectorConfig) -> Vec<String> {
+    use ipvs_sys::error::KeyDisplay;
+    let mut lines = Vec::new();
+    for vs in &new.virtual_servers {
+        let key = vs.plan.service.key;
+        match old
+            .virtual_servers
+            .iter()
+            .find(|o| o.plan.service.key == key)
+        {
+            None => lines.push(format!("virtual server {}: added", KeyDisplay(&key))),
+            Some(o) if o != vs => {
+                lines.push(format!("virtual server {}: changed", KeyDisplay(&key)))
+            }
+            Some(_) => {}
+        }
+    }
+    for o in &old.virtual_servers {
+        let key = o.plan.service.key;
+        if !new
+            .virtual_servers
+            .iter()
+            .any(|v| v.plan.service.key == key)
+        {
+            lines.push(format!("virtual server {}: removed", KeyDisplay(&key)));
+        }
+    }
+    lines
+}
