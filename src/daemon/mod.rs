@@ -7,6 +7,7 @@
 //! LVS runtime and the notify queue. The loop never blocks on I/O itself.
 
 pub mod notify;
+pub mod serve;
 
 use std::path::PathBuf;
 use std::sync::Arc;
