@@ -1,1 +1,5 @@
 //! keepalived.conf and TOML configuration: lexer, preprocessor, typed model, validation.
+
+pub mod diag;
+pub mod lexer;
+pub mod source;
