@@ -170,7 +170,7 @@ fn tunnel_rules_and_info() {
     };
     let got = list(&info(), &entries, &o);
     assert!(got.contains(
-        "  -> 10.0.0.3:80                  Tunnel  gue:6080:remcsum 1      0          0         \n"
+        "  -> 10.0.0.3:80                  Tunnel  gue:6080:r+c  1      0          0         \n"
     ));
 }
 
