@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Inspect and program the kernel IPVS table (like ipvsadm).
     Ipvs(crate::cmd::ipvs::IpvsArgs),
+    /// Print the MD5 digest of a URL's body, for HTTP_GET `digest` (like keepalived's genhash).
+    Genhash(crate::cmd::genhash::GenhashArgs),
 }
 
 impl Cli {
@@ -28,6 +30,7 @@ impl Cli {
         match self.command {
             Some(command) => match command {
                 Command::Ipvs(args) => crate::cmd::ipvs::run(args),
+                Command::Genhash(args) => crate::cmd::genhash::run(args),
             },
             None => {
                 use clap::CommandFactory;

@@ -1,3 +1,4 @@
 //! One module per `lvsd` subcommand.
 
+pub mod genhash;
 pub mod ipvs;

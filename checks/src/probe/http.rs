@@ -79,6 +79,16 @@ pub(crate) async fn check(
     Ok(())
 }
 
+/// Fetches one URL and digests its body, the whole exchange bounded by
+/// `timeout` (what `lvsd genhash` prints).
+pub async fn get(
+    request: &Request<'_>,
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<Response, Failure> {
+    fetch(request, endpoint, Deadline(Instant::now() + timeout)).await
+}
+
 /// Fetches one URL and digests its body, within `deadline`.
 pub(crate) async fn fetch(
     request: &Request<'_>,
