@@ -4,69 +4,11 @@
 //! `ipvsadm` 1.31, the judge of what is in the kernel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use integration::netns::{veth, Netns};
 use ipvs_sys::format::{self, ListMode, ListOptions, ServiceEntry};
 use ipvs_sys::*;
 
-/// The feature table, in the exact text `ipvsadm -S -n` prints for it (its
-/// order and spelling), so "ipvsadm reads back what ipvs-sys wrote" is one
-/// string comparison. Every scheduler, TCP/UDP/SCTP, IPv4 and IPv6, fwmark
-/// (v4 and v6), persistence with netmask / prefix and port 0, scheduler flags,
-/// one-packet scheduling, the sip persistence engine, and every forwarding
-/// method with every tunnel type and checksum option.
-const RULES: &str = "\
--A -t 10.1.0.1:0 -s rr -p 360
--a -t 10.1.0.1:0 -r 10.1.1.1:0 -g -w 1
--A -t 10.1.0.1:80 -s rr
--a -t 10.1.0.1:80 -r 10.1.1.1:8080 -m -w 1
--a -t 10.1.0.1:80 -r 10.1.1.2:80 -g -w 2
--A -t 10.1.0.2:80 -s wrr -p 300 -M 255.255.255.0
--a -t 10.1.0.2:80 -r 10.1.1.3:80 -i -w 1 --tun-type ipip
--A -t 10.1.0.3:80 -s lc
--a -t 10.1.0.3:80 -r 10.1.1.4:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
--A -t 10.1.0.4:80 -s wlc
--a -t 10.1.0.4:80 -r 10.1.1.5:80 -i -w 4 --tun-type gue --tun-port 6081 --tun-remcsum
--a -t 10.1.0.4:80 -r 10.1.1.6:80 -i -w 5 --tun-type gue --tun-port 6082 --tun-nocsum
--A -t 10.1.0.5:80 -s lblc
--a -t 10.1.0.5:80 -r 10.1.1.7:80 -i -w 1 --tun-type gre --tun-csum
--A -t 10.1.0.6:80 -s lblcr
--a -t 10.1.0.6:80 -r 10.1.1.8:80 -i -w 1 --tun-type gre --tun-nocsum
--A -t 10.1.0.7:80 -s dh
--a -t 10.1.0.7:80 -r 10.255.255.254:80 -g -w 1
--A -t 10.1.0.8:80 -s sh -b sh-fallback,sh-port
--a -t 10.1.0.8:80 -r 10.1.1.9:80 -g -w 1
--A -t 10.1.0.9:80 -s sed
--a -t 10.1.0.9:80 -r 10.1.1.10:80 -m -w 0
--A -t 10.1.0.10:80 -s nq
--A -t 10.1.0.11:80 -s mh -b mh-fallback,mh-port
--a -t 10.1.0.11:80 -r 10.1.1.11:80 -g -w 1
--A -t 10.1.0.12:80 -s fo
--a -t 10.1.0.12:80 -r 10.1.1.12:80 -g -w 1
--A -t 10.1.0.13:80 -s ovf
--a -t 10.1.0.13:80 -r 10.1.1.13:80 -g -w 1
--A -u 10.1.0.20:5060 -s rr -p 60 --pe sip
--a -u 10.1.0.20:5060 -r 10.1.1.20:5060 -m -w 1
--A -u 10.1.0.21:53 -s rr -o
--a -u 10.1.0.21:53 -r 10.1.1.21:53 -m -w 1
--A --sctp-service 10.1.0.22:3868 -s rr
--a --sctp-service 10.1.0.22:3868 -r 10.1.1.22:3868 -m -w 1
--A -t [2001:db8::1]:80 -s wlc -p 120 -M 64
--a -t [2001:db8::1]:80 -r [2001:db8:1::2]:8080 -m -w 3
--a -t [2001:db8::1]:80 -r [2001:db8:1::3]:80 -i -w 1 --tun-type ipip
--A -u [2001:db8::2]:53 -s sh -b sh-port
--a -u [2001:db8::2]:53 -r [2001:db8:1::4]:53 -g -w 1
--A -f 7 -s rr
--a -f 7 -r 10.1.1.30:0 -g -w 1
--A -f 8 -6 -s lc -p 30
--a -f 8 -6 -r [2001:db8:1::8]:0 -g -w 1
-";
-
-/// Thresholds are not part of `ipvsadm -S`; they are set with these edits and
-/// checked through `--thresholds`.
-const THRESHOLDS: &str = "\
--e -t 10.1.0.1:80 -r 10.1.1.1:8080 -m -w 1 -x 100 -y 10
--e -t [2001:db8::1]:80 -r [2001:db8:1::2]:8080 -m -w 3 -x 5000 -y 0
-";
+mod support;
+use support::*;
 
 /// Every `ipvsadm -L` column mode, with ipvs-sys's equivalent.
 const MODES: [(ListMode, &[&str]); 6] = [
@@ -77,74 +19,6 @@ const MODES: [(ListMode, &[&str]); 6] = [
     (ListMode::PersistentConn, &["--persistent-conn"]),
     (ListMode::TunInfo, &["--tun-info"]),
 ];
-
-/// A test namespace with routes for the table's real servers: the kernel
-/// refuses (EINVAL) a NAT destination whose IPv4 address has no unicast or
-/// local route (ip_vs_ctl.c __ip_vs_update_dest → inet_addr_type check).
-struct Ns(Netns);
-
-impl Ns {
-    fn new(label: &str) -> Ns {
-        let ns = Netns::new(label).unwrap();
-        ns.ip(&["link", "add", "dummy0", "type", "dummy"]).unwrap();
-        ns.ip(&["link", "set", "dummy0", "multicast", "on"])
-            .unwrap();
-        ns.addr("dummy0", "10.255.255.254/8").unwrap();
-        ns.ip(&["-6", "addr", "add", "2001:db8:ffff::1/32", "dev", "dummy0"])
-            .unwrap();
-        Ns(ns)
-    }
-
-    fn client(&self) -> Client {
-        Client::in_netns(&self.0.path()).unwrap()
-    }
-
-    fn ipvsadm(&self, args: &[&str]) -> String {
-        let out = self.0.exec(&[&["ipvsadm"], args].concat()).unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn restore_with_ipvsadm(&self, rules: &str) {
-        let file = std::env::temp_dir().join(format!("{}.rules", self.0.name()));
-        std::fs::write(&file, rules).unwrap();
-        let script = format!("ipvsadm -R < {}", file.display());
-        self.0.sh(&script).unwrap();
-        std::fs::remove_file(&file).unwrap();
-    }
-}
-
-fn table(c: &mut Client) -> Vec<ServiceEntry> {
-    c.services()
-        .unwrap()
-        .into_iter()
-        .map(|s| {
-            let d = c.dests(&s.key).unwrap();
-            (s, d)
-        })
-        .collect()
-}
-
-/// The table without what the kernel owns (HASHED flag, counters), sorted:
-/// what a caller programmed.
-fn programmed(mut t: Vec<ServiceEntry>) -> Vec<ServiceEntry> {
-    format::sort_table(&mut t);
-    for (s, ds) in &mut t {
-        s.flags.0 &= !ServiceFlags::HASHED;
-        s.stats = None;
-        for d in ds {
-            d.stats = None;
-            d.active_conns = 0;
-            d.inact_conns = 0;
-            d.persist_conns = 0;
-        }
-    }
-    t
-}
-
-fn apply_rules(c: &mut Client, rules: &str) {
-    let ops = rules::parse(rules).unwrap();
-    c.apply(&ops).unwrap();
-}
 
 /// ipvs-sys's rendering equals ipvsadm's in every listing mode, with and
 /// without `--exact`, for the whole table and for each single service.
@@ -546,61 +420,10 @@ fn sync_daemons_start_list_stop() {
 /// exchanges make non-zero counters, which must list identically.
 #[test]
 fn traffic_counters_list_like_ipvsadm() {
-    let client = Netns::new("cli").unwrap();
-    let director = Ns::new("dir");
-    let server = Netns::new("srv").unwrap();
-    veth(&client, "eth0", &director.0, "c0").unwrap();
-    veth(&director.0, "s0", &server, "eth0").unwrap();
-    client.addr("eth0", "192.168.50.2/24").unwrap();
-    director.0.addr("c0", "192.168.50.1/24").unwrap();
-    director.0.addr("s0", "192.168.60.1/24").unwrap();
-    server.addr("eth0", "192.168.60.2/24").unwrap();
-    server
-        .ip(&["route", "add", "default", "via", "192.168.60.1"])
-        .unwrap();
-    director.0.sysctl("net.ipv4.ip_forward=1").unwrap();
-
-    let mut c = director.client();
-    apply_rules(
-        &mut c,
-        "-A -t 192.168.50.1:80 -s rr\n-a -t 192.168.50.1:80 -r 192.168.60.2:8080 -m -w 1\n",
-    );
-    // A server that answers each connection, then the client's exchanges.
-    let _srv = server
-        .spawn(&[
-            "sh",
-            "-c",
-            "while true; do echo pong | nc -N -l 8080 >/dev/null; done",
-        ])
-        .unwrap();
-    let mut served = 0;
-    for _ in 0..100 {
-        if served == 5 {
-            break;
-        }
-        let ok = client
-            .sh("echo ping | nc -N -w 2 192.168.50.1 80")
-            .map(|o| o.trim() == "pong")
-            .unwrap_or(false);
-        if ok {
-            served += 1;
-        } else {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    }
-    assert_eq!(served, 5, "five exchanges through the NAT service");
-    // Kernels before 6.2 fold the per-CPU counters into the reported ones in
-    // the 2 s estimator tick (ip_vs_read_cpu_stats): wait for that tick.
-    let mut t = table(&mut c);
-    for _ in 0..50 {
-        if t[0].0.stats.unwrap().conns >= 5 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        t = table(&mut c);
-    }
-    let st = t[0].0.stats.unwrap();
-    assert!(st.conns >= 5 && st.inpkts > 0 && st.outbytes > 0, "{st:?}");
+    let lab = NatLab::new();
+    let mut c = lab.director.client();
+    let t = lab.exchange_and_wait_counters(&mut c, 5);
+    let director = &lab.director;
     // Rates move every 2 s (the kernel estimator); a listing pair that
     // straddles an update is taken again.
     let info = c.info().unwrap();

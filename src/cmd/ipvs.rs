@@ -26,6 +26,8 @@ pub enum IpvsAction {
     Restore,
     /// Show connection timeouts, like `ipvsadm -L --timeout`.
     Timeout,
+    /// Show the running sync daemons, like `ipvsadm -L --daemon`.
+    Daemon,
     /// Show the IPVS version and connection table size.
     Info,
 }
@@ -184,6 +186,7 @@ fn run_inner(args: IpvsArgs) -> Result<(), String> {
             String::new()
         }
         IpvsAction::Timeout => format::timeouts(&client.timeouts().map_err(|e| e.to_string())?),
+        IpvsAction::Daemon => format::daemons(&client.daemons().map_err(|e| e.to_string())?),
         IpvsAction::Info => {
             let i = client.info().map_err(|e| e.to_string())?;
             let (a, b, c) = i.version_triple();
