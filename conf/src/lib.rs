@@ -1,5 +1,170 @@
 //! keepalived.conf and TOML configuration: lexer, preprocessor, typed model, validation.
 
 pub mod diag;
+pub mod emit;
 pub mod lexer;
+pub mod model;
+pub mod parse;
+pub mod schema;
 pub mod source;
+pub mod validate;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Severity, Span};
+pub use lexer::LexOptions;
+pub use model::Config;
+pub use source::{FileSource, MemFs, RealFs};
+
+/// A configuration read from a file, with everything found wrong with it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// Syntax and semantic diagnostics, in file order within each pass.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// Options for loading.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `@id` conditional lines (keepalived `--config-id`); usually the short hostname.
+    pub config_id: Option<String>,
+    /// Warnings become errors.
+    pub strict: bool,
+}
+
+/// Which syntax a file is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Keepalived,
+    Toml,
+}
+
+impl Format {
+    /// TOML for `*.toml`, keepalived.conf otherwise.
+    pub fn of(path: &Path) -> Format {
+        if path.extension().is_some_and(|e| e == "toml") {
+            Format::Toml
+        } else {
+            Format::Keepalived
+        }
+    }
+}
+
+/// Reads, preprocesses, parses and validates a configuration file (keepalived.conf,
+/// or TOML when the name ends in `.toml`).
+pub fn load(path: &Path, source: &dyn FileSource, options: &LoadOptions) -> Loaded {
+    match Format::of(path) {
+        Format::Toml => {
+            let name = path.to_string_lossy();
+            match source.read(path) {
+                Ok(text) => load_toml_str(&name, &text, options),
+                Err(e) => Loaded {
+                    config: Config::default(),
+                    diagnostics: vec![Diagnostic::error(
+                        &Span::file_only(&name),
+                        name.as_ref(),
+                        format!("cannot read configuration file: {e}"),
+                    )],
+                },
+            }
+        }
+        Format::Keepalived => {
+            let lex_options = LexOptions {
+                config_id: options.config_id.clone(),
+            };
+            let (tokens, mut diagnostics) = lexer::lex_file(path, source, &lex_options);
+            finish(tokens, &mut diagnostics, options)
+        }
+    }
+}
+
+/// Parses keepalived.conf text held in memory, named `name` in diagnostics.
+pub fn load_keepalived_str(name: &str, text: &str, options: &LoadOptions) -> Loaded {
+    let lex_options = LexOptions {
+        config_id: options.config_id.clone(),
+    };
+    let (tokens, mut diagnostics) =
+        lexer::lex_str(Path::new(name), text, &MemFs::new(), &lex_options);
+    finish(tokens, &mut diagnostics, options)
+}
+
+fn finish(
+    tokens: Vec<lexer::Token>,
+    diagnostics: &mut Vec<Diagnostic>,
+    options: &LoadOptions,
+) -> Loaded {
+    let (config, spans, parse_diagnostics) = parse::parse_tokens(&tokens);
+    diagnostics.extend(parse_diagnostics);
+    let file = tokens
+        .first()
+        .map(|t| t.span.file.to_string())
+        .unwrap_or_default();
+    diagnostics.extend(validate::validate(&config, &spans, &file));
+    if options.strict {
+        diag::make_strict(diagnostics);
+    }
+    Loaded {
+        config,
+        diagnostics: std::mem::take(diagnostics),
+    }
+}
+
+/// Parses the TOML form and validates it like keepalived.conf.
+pub fn load_toml_str(name: &str, text: &str, options: &LoadOptions) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let config = match toml::from_str::<Config>(text) {
+        Ok(config) => config,
+        Err(e) => {
+            let (line, col) = e.span().map_or((0, 0), |range| line_col(text, range.start));
+            let span = Span {
+                file: name.into(),
+                line,
+                col,
+            };
+            diagnostics.push(Diagnostic::error(
+                &span,
+                text.get(e.span().unwrap_or(0..0)).unwrap_or(""),
+                e.message().to_string(),
+            ));
+            Config::default()
+        }
+    };
+    diagnostics.extend(validate::validate(&config, &parse::SpanMap::new(), name));
+    if options.strict {
+        diag::make_strict(&mut diagnostics);
+    }
+    Loaded {
+        config,
+        diagnostics,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
+}
+
+/// The model as TOML.
+pub fn to_toml(config: &Config) -> Result<String, toml::ser::Error> {
+    toml::to_string(config)
+}
+
+/// The model as JSON (pretty).
+pub fn to_json(config: &Config) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(config)
+}
+
+pub use emit::to_keepalived;

@@ -1,0 +1,259 @@
+//! Model → keepalived.conf text, driven by [`crate::schema`] (the inverse of [`crate::parse`]).
+//!
+//! Every field is written, defaults included, so the output is the effective
+//! configuration; reading it back gives the same model.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::model::Config;
+use crate::schema::{Block, Entry, Header, Kind, TOP};
+
+/// Writes the model as keepalived.conf text.
+pub fn to_keepalived(config: &Config) -> String {
+    let mut out = String::new();
+    if let Ok(Value::Object(root)) = serde_json::to_value(config) {
+        body(&mut out, &TOP, &root, 0);
+    }
+    out
+}
+
+/// A word as keepalived reads it: quoted when it holds blanks or special characters.
+pub fn quote(text: &str) -> String {
+    if text.is_empty()
+        || text
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '#' | '!' | '{' | '}' | '"' | '$'))
+    {
+        format!("\"{text}\"")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Seconds as keepalived's `<TIMER>`: an integer, or a decimal with microseconds.
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_micros() == 0 {
+        d.as_secs().to_string()
+    } else {
+        let text = format!("{}.{:06}", d.as_secs(), d.subsec_micros());
+        text.trim_end_matches('0').to_string()
+    }
+}
+
+fn duration_of(value: &Value) -> Option<Duration> {
+    value
+        .as_str()
+        .and_then(|s| humantime::parse_duration(s).ok())
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => quote(s),
+        other => other.to_string(),
+    }
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("    ");
+    }
+}
+
+fn body(out: &mut String, block: &Block, obj: &Map<String, Value>, depth: usize) {
+    for key in block.keys {
+        let Some(value) = obj.get(key.field) else {
+            continue;
+        };
+        if value.is_null() {
+            continue;
+        }
+        match key.kind {
+            Kind::Alias(_) | Kind::Other => {}
+            Kind::Flag => {
+                if value == &Value::Bool(true) {
+                    indent(out, depth);
+                    let _ = writeln!(out, "{}", key.name);
+                }
+            }
+            Kind::Secs | Kind::SecsOr(_) => {
+                if let Some(d) = duration_of(value) {
+                    indent(out, depth);
+                    let _ = writeln!(out, "{} {}", key.name, seconds(d));
+                }
+            }
+            Kind::Words => {
+                let words: Vec<String> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(scalar_text)
+                    .collect();
+                if !words.is_empty() {
+                    indent(out, depth);
+                    let _ = writeln!(out, "{} {}", key.name, words.join(" "));
+                }
+            }
+            Kind::OptName => {
+                indent(out, depth);
+                match value.as_str() {
+                    Some("") | None => {
+                        let _ = writeln!(out, "{}", key.name);
+                    }
+                    Some(name) => {
+                        let _ = writeln!(out, "{} {}", key.name, quote(name));
+                    }
+                }
+            }
+            Kind::Endpoint => {
+                indent(out, depth);
+                let _ = write!(out, "{}", key.name);
+                for part in ["address", "port"] {
+                    if let Some(v) = value.get(part) {
+                        let _ = write!(out, " {}", scalar_text(v));
+                    }
+                }
+                out.push('\n');
+            }
+            Kind::Block(child) => {
+                if let Value::Object(child_obj) = value {
+                    open(out, key.name, "", depth);
+                    body(out, child, child_obj, depth + 1);
+                    close(out, depth);
+                }
+            }
+            Kind::Blocks(child) | Kind::Checker(child) => {
+                for item in value.as_array().into_iter().flatten() {
+                    let Value::Object(item) = item else { continue };
+                    if matches!(key.kind, Kind::Checker(_))
+                        && item.get("kind").and_then(Value::as_str) != Some(child.name)
+                    {
+                        continue;
+                    }
+                    open(out, key.name, &header(child.header, item), depth);
+                    if child.header == Header::GroupList {
+                        if let Some(Value::Array(members)) = item.get("members") {
+                            for member in members {
+                                indent(out, depth + 1);
+                                let _ = writeln!(out, "{}", entry(Entry::GroupMember, member));
+                            }
+                        }
+                    } else {
+                        body(out, child, item, depth + 1);
+                    }
+                    close(out, depth);
+                }
+            }
+            Kind::Lines(shape) => {
+                let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
+                if items.is_empty() {
+                    continue;
+                }
+                open(out, key.name, "", depth);
+                for item in items {
+                    indent(out, depth + 1);
+                    let _ = writeln!(out, "{}", entry(shape, item));
+                }
+                close(out, depth);
+            }
+            Kind::Str | Kind::Line | Kind::Int(..) | Kind::Ip | Kind::Enum(_) => {
+                indent(out, depth);
+                let _ = writeln!(out, "{} {}", key.name, scalar_text(value));
+            }
+        }
+    }
+    if let Some(Value::Object(other)) = obj.get("other") {
+        for (name, words) in other {
+            indent(out, depth);
+            out.push_str(name);
+            for word in words.as_array().into_iter().flatten() {
+                out.push(' ');
+                out.push_str(&scalar_text(word));
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn open(out: &mut String, name: &str, header: &str, depth: usize) {
+    indent(out, depth);
+    if header.is_empty() {
+        let _ = writeln!(out, "{name} {{");
+    } else {
+        let _ = writeln!(out, "{name} {header} {{");
+    }
+}
+
+fn close(out: &mut String, depth: usize) {
+    indent(out, depth);
+    out.push_str("}\n");
+}
+
+fn header(header: Header, item: &Map<String, Value>) -> String {
+    let field = |name: &str| item.get(name).map(scalar_text);
+    match header {
+        Header::None => String::new(),
+        Header::Name | Header::GroupList => field("name").unwrap_or_default(),
+        Header::VirtualServer => match (field("fwmark"), field("group")) {
+            (Some(mark), _) => format!("fwmark {mark}"),
+            (None, Some(group)) => format!("group {group}"),
+            _ => [field("address"), field("port")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        },
+        Header::RealServer => [field("address"), field("port")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn entry(shape: Entry, item: &Value) -> String {
+    let Value::Object(obj) = item else {
+        return scalar_text(item);
+    };
+    let field = |name: &str| obj.get(name).map(scalar_text);
+    match shape {
+        Entry::Tracked => {
+            let mut text = field("name").unwrap_or_default();
+            if let Some(w) = field("weight") {
+                let _ = write!(text, " weight {w}");
+            }
+            if obj.get("reverse") == Some(&Value::Bool(true)) {
+                text.push_str(" reverse");
+            }
+            text
+        }
+        Entry::Address => {
+            let mut text = field("address").unwrap_or_default();
+            for option in ["brd", "dev", "scope", "label", "peer"] {
+                if let Some(v) = field(option) {
+                    let _ = write!(text, " {option} {v}");
+                }
+            }
+            if obj.get("no_track") == Some(&Value::Bool(true)) {
+                text.push_str(" no_track");
+            }
+            text
+        }
+        Entry::GroupMember => match field("fwmark") {
+            Some(mark) => format!("fwmark {mark}"),
+            None => {
+                let mut text = field("address").unwrap_or_default();
+                if let Some(last) = field("range_last") {
+                    let _ = write!(text, "-{last}");
+                }
+                if let Some(port) = field("port") {
+                    let _ = write!(text, " {port}");
+                }
+                text
+            }
+        },
+        Entry::Word | Entry::Ip | Entry::RawLine => String::new(),
+    }
+}

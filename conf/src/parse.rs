@@ -1,0 +1,858 @@
+//! Tokens → model, driven by [`crate::schema`].
+//!
+//! Statements end at the end of a line, as in keepalived, and also where the next
+//! keyword of the same block starts on the same line once the current keyword has
+//! its arguments. That reads one-line configurations (`vrrp_script s { script "x"
+//! interval 2 }`) fully, where keepalived 2.2.7 drops everything after the first
+//! keyword of a line holding braces.
+//!
+//! The model is first built as a JSON value (field names from the schema), then
+//! deserialized; every value is checked here first, with its span, so that step
+//! cannot fail on user input. The span of every field and list entry is recorded
+//! by JSON pointer (`/vrrp_instances/0/priority`) for later semantic checks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::diag::{nearest, Diagnostic, Span};
+use crate::lexer::{Token, TokenKind};
+use crate::model::{Config, IpPrefix};
+use crate::schema::{Block, Entry, Header, Key, Kind, TOP};
+
+/// Where each model field and list entry was written, by JSON pointer.
+pub type SpanMap = HashMap<String, Span>;
+
+/// Builds the model from a token stream.
+pub fn parse_tokens(tokens: &[Token]) -> (Config, SpanMap, Vec<Diagnostic>) {
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        diagnostics: Vec::new(),
+        spans: SpanMap::new(),
+        eof_reported: false,
+    };
+    let mut root = Map::new();
+    parser.body(&TOP, &mut root, "", None);
+    let config = match serde_json::from_value::<Config>(Value::Object(root)) {
+        Ok(config) => config,
+        Err(e) => {
+            // The schema and the model disagree: a bug in lvsd, not in the file.
+            let span = tokens
+                .first()
+                .map_or_else(|| Span::file_only(""), |t| Span::file_only(&t.span.file));
+            parser.diagnostics.push(Diagnostic::error(
+                &span,
+                "",
+                format!("internal error building the model: {e}"),
+            ));
+            Config::default()
+        }
+    };
+    (config, parser.spans, parser.diagnostics)
+}
+
+struct Parser<'t> {
+    tokens: &'t [Token],
+    pos: usize,
+    diagnostics: Vec<Diagnostic>,
+    spans: SpanMap,
+    eof_reported: bool,
+}
+
+fn word(token: &Token) -> Option<&str> {
+    match &token.kind {
+        TokenKind::Word { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+fn is_quoted(token: &Token) -> bool {
+    matches!(token.kind, TokenKind::Word { quoted: true, .. })
+}
+
+/// Formats a duration as humantime, the model's text form.
+fn duration_value(d: Duration) -> Value {
+    Value::String(humantime::format_duration(d).to_string())
+}
+
+/// keepalived `<TIMER>`: seconds, fractions allowed, microsecond resolution.
+pub fn parse_seconds(text: &str) -> Option<Duration> {
+    let secs: f64 = text.parse().ok()?;
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return None;
+    }
+    Some(Duration::from_micros((secs * 1e6).round() as u64))
+}
+
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<&'t Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn advance(&mut self) -> Option<&'t Token> {
+        let token = self.tokens.get(self.pos);
+        self.pos += 1;
+        token
+    }
+
+    /// Reads statements until the `}` closing this block (or the end for the top level).
+    fn body(
+        &mut self,
+        block: &'static Block,
+        obj: &mut Map<String, Value>,
+        path: &str,
+        opened: Option<&Span>,
+    ) {
+        while let Some(token) = self.advance() {
+            match &token.kind {
+                TokenKind::EndOfLine => {}
+                TokenKind::Close if opened.is_some() => return,
+                TokenKind::Close => self.diagnostics.push(
+                    Diagnostic::error(&token.span, "}", "unexpected '}' with no block open")
+                        .hint("remove it, or add the '{' it was meant to close"),
+                ),
+                TokenKind::Open => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            &token.span,
+                            "{",
+                            "unexpected '{' not after a block keyword",
+                        )
+                        .hint("a block opens after its keyword, e.g. `vrrp_instance NAME {`"),
+                    );
+                    self.skip_block();
+                }
+                TokenKind::Word { text, .. } => self.statement(block, obj, path, token, text),
+            }
+        }
+        if let (Some(open), false) = (opened, self.eof_reported) {
+            self.eof_reported = true;
+            let name = if block.name.is_empty() {
+                "block"
+            } else {
+                block.name
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    open,
+                    "{",
+                    format!("`{name}` block opened here is never closed"),
+                )
+                .hint("add the missing '}'"),
+            );
+        }
+    }
+
+    /// Skips the rest of a block whose `{` was just read.
+    fn skip_block(&mut self) {
+        let mut depth = 1;
+        while let Some(token) = self.advance() {
+            match token.kind {
+                TokenKind::Open => depth += 1,
+                TokenKind::Close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Words following on the same line: at least `min`, at most `max`, stopping
+    /// early at a keyword of `block` once `min` are read.
+    fn args(&mut self, block: &Block, min: usize, max: usize) -> Vec<&'t Token> {
+        let mut args = Vec::new();
+        while let Some(token) = self.peek() {
+            let Some(text) = word(token) else { break };
+            if args.len() >= max
+                || (args.len() >= min && !is_quoted(token) && block.key(text).is_some())
+            {
+                break;
+            }
+            args.push(token);
+            self.pos += 1;
+        }
+        args
+    }
+
+    fn statement(
+        &mut self,
+        block: &'static Block,
+        obj: &mut Map<String, Value>,
+        path: &str,
+        keyword: &'t Token,
+        text: &str,
+    ) {
+        let key = match block.key(text) {
+            Some(Key {
+                kind: Kind::Alias(target),
+                ..
+            }) => {
+                let current = block
+                    .key(target)
+                    .filter(|k| !matches!(k.kind, Kind::Alias(_)));
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        &keyword.span,
+                        text,
+                        format!("`{text}` is deprecated; use `{target}`"),
+                    )
+                    .hint(format!("replace `{text}` with `{target}`")),
+                );
+                match current {
+                    Some(k) => k,
+                    None => return,
+                }
+            }
+            Some(k) => k,
+            None => {
+                self.unknown(block, keyword, text);
+                return;
+            }
+        };
+        let (min, max) = arity(key.kind);
+        let args = self.args(block, min, max);
+        if args.len() < min {
+            self.diagnostics.push(Diagnostic::error(
+                &keyword.span,
+                text,
+                format!(
+                    "`{text}` needs {}",
+                    if min == 1 {
+                        "a value".to_string()
+                    } else {
+                        format!("{min} values")
+                    }
+                ),
+            ));
+            if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
+                self.pos += 1;
+                self.skip_block();
+            }
+            return;
+        }
+        let field_path = format!("{path}/{}", key.field);
+        match key.kind {
+            Kind::Block(child) | Kind::Blocks(child) | Kind::Checker(child) => {
+                self.block_statement(key, child, obj, path, keyword, &args)
+            }
+            Kind::Lines(entry) => {
+                let Some(open) = self.expect_open(keyword) else {
+                    return;
+                };
+                let lines = self.lines(&open);
+                let list = obj
+                    .entry(key.field)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(list) = list {
+                    self.entries(entry, key.name, lines, list, &field_path);
+                }
+            }
+            Kind::Other => {
+                let words: Vec<Value> = args
+                    .iter()
+                    .map(|t| Value::String(t.text().to_string()))
+                    .collect();
+                let other = obj
+                    .entry("other")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(other) = other {
+                    other.insert(text.to_string(), Value::Array(words));
+                }
+                self.spans
+                    .insert(format!("{field_path}/{text}"), keyword.span.clone());
+                // Some of these take a block (SMTP_CHECK `host`): keep the words, skip the block.
+                if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
+                    self.pos += 1;
+                    self.skip_block();
+                }
+            }
+            _ => {
+                if let Some(value) = self.scalar(key, keyword, &args) {
+                    obj.insert(key.field.to_string(), value);
+                    self.spans.insert(field_path, keyword.span.clone());
+                }
+            }
+        }
+    }
+
+    fn unknown(&mut self, block: &Block, keyword: &Token, text: &str) {
+        let place = if block.name.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", block.name)
+        };
+        let mut diagnostic = Diagnostic::warning(
+            &keyword.span,
+            text,
+            format!("unknown keyword `{text}` {place}; ignored"),
+        );
+        if let Some(hint) = KNOWN_MISTAKES
+            .iter()
+            .find(|(wrong, _)| *wrong == text)
+            .map(|(_, hint)| hint)
+        {
+            diagnostic = diagnostic.hint(*hint);
+        } else if let Some(suggestion) = nearest(text, block.names()) {
+            diagnostic = diagnostic.hint(format!("did you mean `{suggestion}`?"));
+        }
+        self.diagnostics.push(diagnostic);
+        // Its arguments, and its block if it has one, go with it.
+        while matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word { .. })) {
+            self.pos += 1;
+        }
+        if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
+            self.pos += 1;
+            self.skip_block();
+        }
+    }
+
+    /// Consumes the `{` after a block keyword (blank lines allowed between).
+    fn expect_open(&mut self, keyword: &Token) -> Option<Span> {
+        let mut look = self.pos;
+        while matches!(
+            self.tokens.get(look).map(|t| &t.kind),
+            Some(TokenKind::EndOfLine)
+        ) {
+            look += 1;
+        }
+        match self.tokens.get(look) {
+            Some(Token {
+                kind: TokenKind::Open,
+                span,
+            }) => {
+                self.pos = look + 1;
+                Some(span.clone())
+            }
+            other => {
+                let found = other.map_or("end of file".to_string(), |t| format!("`{}`", t.text()));
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        &keyword.span,
+                        keyword.text(),
+                        format!("expected '{{' after `{}`, found {found}", keyword.text()),
+                    )
+                    .hint(format!(
+                        "`{}` takes a block: `{} {{ … }}`",
+                        keyword.text(),
+                        keyword.text()
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    fn block_statement(
+        &mut self,
+        key: &Key,
+        child: &'static Block,
+        obj: &mut Map<String, Value>,
+        path: &str,
+        keyword: &'t Token,
+        args: &[&'t Token],
+    ) {
+        let mut object = Map::new();
+        let header_ok = self.header(child.header, keyword, args, &mut object);
+        let Some(open) = self.expect_open(keyword) else {
+            return;
+        };
+        let field_path = format!("{path}/{}", key.field);
+        match key.kind {
+            Kind::Block(_) => {
+                let slot = obj
+                    .entry(key.field)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(existing) = slot {
+                    self.spans.insert(field_path.clone(), keyword.span.clone());
+                    self.body(child, existing, &field_path, Some(&open));
+                }
+            }
+            _ => {
+                let list = obj
+                    .entry(key.field)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                let index = match list {
+                    Value::Array(list) => list.len(),
+                    _ => 0,
+                };
+                let item_path = format!("{field_path}/{index}");
+                if matches!(key.kind, Kind::Checker(_)) {
+                    object.insert("kind".into(), Value::String(child.name.into()));
+                }
+                if child.header == Header::GroupList {
+                    let lines = self.lines(&open);
+                    let mut members = Vec::new();
+                    self.entries(
+                        Entry::GroupMember,
+                        child.name,
+                        lines,
+                        &mut members,
+                        &format!("{item_path}/members"),
+                    );
+                    object.insert("members".into(), Value::Array(members));
+                } else {
+                    self.body(child, &mut object, &item_path, Some(&open));
+                }
+                if header_ok {
+                    self.spans.insert(item_path, keyword.span.clone());
+                    if let Some(Value::Array(list)) = obj.get_mut(key.field) {
+                        list.push(Value::Object(object));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads a block header into `object`; false (with a diagnostic) when it is unusable.
+    fn header(
+        &mut self,
+        header: Header,
+        keyword: &Token,
+        args: &[&Token],
+        object: &mut Map<String, Value>,
+    ) -> bool {
+        let name = keyword.text();
+        match header {
+            Header::None => true,
+            Header::Name | Header::GroupList => match args.first() {
+                Some(arg) => {
+                    object.insert("name".into(), Value::String(arg.text().into()));
+                    true
+                }
+                None => self.fail(keyword, name, format!("`{name}` needs a name")),
+            },
+            Header::VirtualServer => match args {
+                [kind, mark] if kind.text() == "fwmark" => match mark.text().parse::<u32>() {
+                    Ok(m) => {
+                        object.insert("fwmark".into(), m.into());
+                        true
+                    }
+                    Err(_) => self.fail(
+                        mark,
+                        mark.text(),
+                        format!("`{}` is not a firewall mark", mark.text()),
+                    ),
+                },
+                [kind, group] if kind.text() == "group" => {
+                    object.insert("group".into(), Value::String(group.text().into()));
+                    true
+                }
+                [addr, port] => self.address(addr, object) && self.port(port, object),
+                _ => self.fail(
+                    keyword,
+                    name,
+                    "`virtual_server` needs `ADDR PORT`, `fwmark N` or `group NAME`".to_string(),
+                ),
+            },
+            Header::RealServer => match args {
+                [addr] => self.address(addr, object),
+                [addr, port] => self.address(addr, object) && self.port(port, object),
+                _ => self.fail(
+                    keyword,
+                    name,
+                    "`real_server` needs `ADDR [PORT]`".to_string(),
+                ),
+            },
+        }
+    }
+
+    fn fail(&mut self, token: &Token, text: &str, message: String) -> bool {
+        self.diagnostics
+            .push(Diagnostic::error(&token.span, text, message));
+        false
+    }
+
+    fn address(&mut self, token: &Token, object: &mut Map<String, Value>) -> bool {
+        match token.text().parse::<std::net::IpAddr>() {
+            Ok(a) => {
+                object.insert("address".into(), Value::String(a.to_string()));
+                true
+            }
+            Err(_) => self.fail(
+                token,
+                token.text(),
+                format!("`{}` is not an IP address", token.text()),
+            ),
+        }
+    }
+
+    fn port(&mut self, token: &Token, object: &mut Map<String, Value>) -> bool {
+        match token.text().parse::<u16>() {
+            Ok(p) => {
+                object.insert("port".into(), p.into());
+                true
+            }
+            Err(_) => self.fail(
+                token,
+                token.text(),
+                format!("`{}` is not a port number (0..=65535)", token.text()),
+            ),
+        }
+    }
+
+    /// Converts the arguments of a scalar keyword.
+    fn scalar(&mut self, key: &Key, keyword: &Token, args: &[&Token]) -> Option<Value> {
+        let first = args.first().copied();
+        let text = first.map_or("", |t| t.text());
+        let bad = |this: &mut Self, message: String, hint: Option<String>| {
+            let span = first.map_or(&keyword.span, |t| &t.span);
+            let mut d = Diagnostic::error(span, text, message);
+            if let Some(h) = hint {
+                d = d.hint(h);
+            }
+            this.diagnostics.push(d);
+            None
+        };
+        match key.kind {
+            Kind::Str | Kind::OptName => Some(Value::String(text.into())),
+            Kind::Line => Some(Value::String(
+                args.iter().map(|t| t.text()).collect::<Vec<_>>().join(" "),
+            )),
+            Kind::Words => Some(Value::Array(
+                args.iter()
+                    .map(|t| Value::String(t.text().into()))
+                    .collect(),
+            )),
+            Kind::Flag => Some(Value::Bool(true)),
+            Kind::Int(lo, hi) => match text.parse::<i64>() {
+                Ok(n) if (lo..=hi).contains(&n) => Some(n.into()),
+                Ok(_) => bad(
+                    self,
+                    format!("`{text}` is out of range for `{}` ({lo}..={hi})", key.name),
+                    None,
+                ),
+                Err(_) => bad(
+                    self,
+                    format!("`{text}` is not an integer (`{}`)", key.name),
+                    None,
+                ),
+            },
+            Kind::Secs => match parse_seconds(text) {
+                Some(d) => Some(duration_value(d)),
+                None => bad(
+                    self,
+                    format!("`{text}` is not a number of seconds (`{}`)", key.name),
+                    None,
+                ),
+            },
+            Kind::SecsOr(default) => match first {
+                None => Some(duration_value(Duration::from_secs(default))),
+                Some(_) => match parse_seconds(text) {
+                    Some(d) => Some(duration_value(d)),
+                    None => bad(
+                        self,
+                        format!("`{text}` is not a number of seconds (`{}`)", key.name),
+                        None,
+                    ),
+                },
+            },
+            Kind::Ip => match text.parse::<std::net::IpAddr>() {
+                Ok(a) => Some(Value::String(a.to_string())),
+                Err(_) => bad(
+                    self,
+                    format!("`{text}` is not an IP address (`{}`)", key.name),
+                    None,
+                ),
+            },
+            Kind::Enum(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(text)) {
+                Some(c) => Some(Value::String((*c).into())),
+                None => bad(
+                    self,
+                    format!("`{text}` is not a valid `{}`", key.name),
+                    Some(format!("use one of: {}", choices.join(", "))),
+                ),
+            },
+            Kind::Endpoint => {
+                let mut object = Map::new();
+                let ok = self.address(args[0], &mut object)
+                    && args.get(1).is_none_or(|p| self.port(p, &mut object));
+                ok.then_some(Value::Object(object))
+            }
+            _ => None,
+        }
+    }
+
+    /// The word lines of a list block whose `{` was read, up to its `}`.
+    fn lines(&mut self, open: &Span) -> Vec<Vec<&'t Token>> {
+        let mut lines = vec![Vec::new()];
+        while let Some(token) = self.advance() {
+            match &token.kind {
+                TokenKind::Close => return lines.into_iter().filter(|l| !l.is_empty()).collect(),
+                TokenKind::EndOfLine => lines.push(Vec::new()),
+                TokenKind::Open => {
+                    self.diagnostics.push(Diagnostic::error(
+                        &token.span,
+                        "{",
+                        "unexpected '{' inside a list block",
+                    ));
+                    self.skip_block();
+                }
+                TokenKind::Word { .. } => {
+                    if let Some(line) = lines.last_mut() {
+                        line.push(token)
+                    }
+                }
+            }
+        }
+        if !self.eof_reported {
+            self.eof_reported = true;
+            self.diagnostics.push(
+                Diagnostic::error(open, "{", "list block opened here is never closed")
+                    .hint("add the missing '}'"),
+            );
+        }
+        lines.into_iter().filter(|l| !l.is_empty()).collect()
+    }
+
+    fn entries(
+        &mut self,
+        entry: Entry,
+        block_name: &str,
+        lines: Vec<Vec<&'t Token>>,
+        list: &mut Vec<Value>,
+        path: &str,
+    ) {
+        for line in lines {
+            if entry == Entry::RawLine {
+                self.spans
+                    .insert(format!("{path}/{}", list.len()), line[0].span.clone());
+                list.push(Value::String(
+                    line.iter().map(|t| t.text()).collect::<Vec<_>>().join(" "),
+                ));
+                continue;
+            }
+            let mut i = 0;
+            while i < line.len() {
+                let head = line[i];
+                let start = list.len();
+                let value = match entry {
+                    Entry::Word => {
+                        i += 1;
+                        Some(Value::String(head.text().into()))
+                    }
+                    Entry::Ip => {
+                        i += 1;
+                        match head.text().parse::<std::net::IpAddr>() {
+                            Ok(a) => Some(Value::String(a.to_string())),
+                            Err(_) => {
+                                self.fail(
+                                    head,
+                                    head.text(),
+                                    format!(
+                                        "`{}` is not an IP address (`{block_name}`)",
+                                        head.text()
+                                    ),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    Entry::Tracked => Some(self.tracked(&line, &mut i)),
+                    Entry::Address => self.virtual_address(block_name, &line, &mut i),
+                    Entry::GroupMember => self.group_member(&line, &mut i),
+                    Entry::RawLine => None,
+                };
+                if let Some(value) = value {
+                    self.spans
+                        .insert(format!("{path}/{start}"), head.span.clone());
+                    list.push(value);
+                }
+            }
+        }
+    }
+
+    fn tracked(&mut self, line: &[&'t Token], i: &mut usize) -> Value {
+        let mut object = Map::new();
+        object.insert("name".into(), Value::String(line[*i].text().into()));
+        *i += 1;
+        while let Some(token) = line.get(*i) {
+            match token.text() {
+                "weight" => match line.get(*i + 1).map(|t| (t, t.text().parse::<i32>())) {
+                    Some((_, Ok(w))) => {
+                        object.insert("weight".into(), w.into());
+                        *i += 2;
+                    }
+                    Some((t, Err(_))) => {
+                        self.fail(t, t.text(), format!("`{}` is not a weight", t.text()));
+                        *i += 2;
+                    }
+                    None => {
+                        self.fail(token, "weight", "`weight` needs a value".into());
+                        *i += 1;
+                    }
+                },
+                "reverse" => {
+                    object.insert("reverse".into(), Value::Bool(true));
+                    *i += 1;
+                }
+                _ => break,
+            }
+        }
+        Value::Object(object)
+    }
+
+    fn virtual_address(
+        &mut self,
+        block_name: &str,
+        line: &[&'t Token],
+        i: &mut usize,
+    ) -> Option<Value> {
+        let head = line[*i];
+        *i += 1;
+        let prefix = match head.text().parse::<IpPrefix>() {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(head, head.text(), format!("{e} (`{block_name}`)"));
+                // Skip this entry's options.
+                while line
+                    .get(*i)
+                    .is_some_and(|t| t.text().parse::<IpPrefix>().is_err())
+                {
+                    *i += 1;
+                }
+                return None;
+            }
+        };
+        let mut object = Map::new();
+        object.insert("address".into(), Value::String(prefix.to_string()));
+        while let Some(token) = line.get(*i) {
+            let option = token.text();
+            let field = match option {
+                "brd" | "broadcast" => "brd",
+                "dev" | "scope" | "label" | "peer" => option,
+                "no_track" => {
+                    object.insert("no_track".into(), Value::Bool(true));
+                    *i += 1;
+                    continue;
+                }
+                _ if option.parse::<IpPrefix>().is_ok() => break,
+                _ => {
+                    self.diagnostics.push(Diagnostic::warning(
+                        &token.span,
+                        option,
+                        format!("unknown `{block_name}` option `{option}`; ignored"),
+                    ));
+                    *i += 1;
+                    continue;
+                }
+            };
+            let Some(value) = line.get(*i + 1) else {
+                self.fail(token, option, format!("`{option}` needs a value"));
+                *i += 1;
+                break;
+            };
+            *i += 2;
+            if matches!(field, "brd" | "peer") {
+                match value.text().parse::<std::net::IpAddr>() {
+                    Ok(a) => {
+                        object.insert(field.into(), Value::String(a.to_string()));
+                    }
+                    Err(_) => {
+                        self.fail(
+                            value,
+                            value.text(),
+                            format!("`{}` is not an IP address (`{option}`)", value.text()),
+                        );
+                    }
+                }
+            } else {
+                object.insert(field.into(), Value::String(value.text().into()));
+            }
+        }
+        Some(Value::Object(object))
+    }
+
+    fn group_member(&mut self, line: &[&'t Token], i: &mut usize) -> Option<Value> {
+        let head = line[*i];
+        let Some(second) = line.get(*i + 1) else {
+            *i += 1;
+            self.fail(
+                head,
+                head.text(),
+                "a `virtual_server_group` entry needs `ADDR[-LAST] PORT` or `fwmark N`".into(),
+            );
+            return None;
+        };
+        *i += 2;
+        let mut object = Map::new();
+        if head.text() == "fwmark" {
+            return match second.text().parse::<u32>() {
+                Ok(m) => {
+                    object.insert("fwmark".into(), m.into());
+                    Some(Value::Object(object))
+                }
+                Err(_) => {
+                    self.fail(
+                        second,
+                        second.text(),
+                        format!("`{}` is not a firewall mark", second.text()),
+                    );
+                    None
+                }
+            };
+        }
+        let (addr, last) = match head.text().rsplit_once('-') {
+            Some((a, l)) => (a, Some(l)),
+            None => (head.text(), None),
+        };
+        let Ok(addr) = addr.parse::<std::net::IpAddr>() else {
+            self.fail(
+                head,
+                head.text(),
+                format!("`{}` is not an IP address or range", head.text()),
+            );
+            return None;
+        };
+        object.insert("address".into(), Value::String(addr.to_string()));
+        if let Some(last) = last {
+            match last.parse::<u16>() {
+                Ok(l) => {
+                    object.insert("range_last".into(), l.into());
+                }
+                Err(_) => {
+                    self.fail(head, head.text(), format!("`{last}` is not a range end"));
+                    return None;
+                }
+            }
+        }
+        self.port(second, &mut object)
+            .then_some(Value::Object(object))
+    }
+}
+
+/// Keywords seen in the wild that keepalived does not take, with what to write instead.
+const KNOWN_MISTAKES: &[(&str, &str)] = &[
+    ("tcp_port", "did you mean `connect_port`?"),
+    ("port", "did you mean `connect_port`?"),
+    (
+        "nat_mask",
+        "`nat_mask` was removed from keepalived; delete the line",
+    ),
+    (
+        "connect_timeout_ms",
+        "did you mean `connect_timeout` (seconds, fractions allowed)?",
+    ),
+];
+
+/// How many arguments a keyword takes: (at least, at most).
+fn arity(kind: Kind) -> (usize, usize) {
+    match kind {
+        Kind::Str | Kind::Int(..) | Kind::Secs | Kind::Ip | Kind::Enum(_) => (1, 1),
+        Kind::Line => (1, usize::MAX),
+        Kind::Words | Kind::Other => (0, usize::MAX),
+        Kind::Flag | Kind::Lines(_) | Kind::Alias(_) => (0, 0),
+        Kind::SecsOr(_) | Kind::OptName => (0, 1),
+        Kind::Endpoint => (1, 2),
+        Kind::Block(b) | Kind::Blocks(b) | Kind::Checker(b) => match b.header {
+            Header::None => (0, 0),
+            Header::Name | Header::GroupList => (1, 1),
+            Header::VirtualServer => (2, 2),
+            Header::RealServer => (1, 2),
+        },
+    }
+}
