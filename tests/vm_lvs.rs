@@ -10,7 +10,7 @@ use integration::netns::Netns;
 use ipvs_sys::{Client, Dest, FwdMethod, Op, Persistence, Protocol, Service, ServiceKey};
 use lvsd::lvs::{
     desired_service, read_table, reconcile, QuorumState, RealServerPlan, SorryServerPlan, Table,
-    Verdict, VirtualServerPlan,
+    Verdict, VirtualServerPlan, DOWN, UP,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -73,11 +73,7 @@ fn reconcile_converges_in_the_kernel_and_then_does_nothing() {
     let ns = Netns::new("lvs-conv").unwrap();
     let mut client = Client::in_netns(&ns.path()).unwrap();
     let plan = web_plan();
-    let want = desired(
-        &plan,
-        &[Verdict::UP, Verdict::UP],
-        &mut QuorumState::default(),
-    );
+    let want = desired(&plan, &[UP, UP], &mut QuorumState::default());
 
     let ops = converge(&mut client, &want, &BTreeSet::new());
     assert_eq!(ops.len(), 3, "{ops:?}");
@@ -114,11 +110,7 @@ fn an_existing_table_is_adopted_and_hand_edits_are_repaired() {
         .unwrap();
     let mut client = Client::in_netns(&ns.path()).unwrap();
     let plan = web_plan();
-    let want = desired(
-        &plan,
-        &[Verdict::UP, Verdict::UP],
-        &mut QuorumState::default(),
-    );
+    let want = desired(&plan, &[UP, UP], &mut QuorumState::default());
     assert_eq!(
         converge(&mut client, &want, &BTreeSet::new()),
         [],
@@ -150,7 +142,7 @@ fn failures_inhibit_and_the_sorry_server_follow_the_verdicts() {
     let plan = web_plan();
     let mut quorum = QuorumState::default();
 
-    let want = desired(&plan, &[Verdict::UP, Verdict::DOWN], &mut quorum);
+    let want = desired(&plan, &[UP, DOWN], &mut quorum);
     converge(&mut client, &want, &BTreeSet::new());
     let listing = ipvsadm(&ns);
     // The inhibited real server stays with weight 0.
@@ -159,7 +151,7 @@ fn failures_inhibit_and_the_sorry_server_follow_the_verdicts() {
         "{listing}"
     );
 
-    let want = desired(&plan, &[Verdict::DOWN, Verdict::DOWN], &mut quorum);
+    let want = desired(&plan, &[DOWN, DOWN], &mut quorum);
     converge(&mut client, &want, &BTreeSet::new());
     let listing = ipvsadm(&ns);
     assert!(
@@ -168,7 +160,7 @@ fn failures_inhibit_and_the_sorry_server_follow_the_verdicts() {
     );
     assert!(!listing.contains("10.0.1.1:80"), "{listing}");
 
-    let want = desired(&plan, &[Verdict::UP, Verdict::DOWN], &mut quorum);
+    let want = desired(&plan, &[UP, DOWN], &mut quorum);
     converge(&mut client, &want, &BTreeSet::new());
     let listing = ipvsadm(&ns);
     assert!(!listing.contains("10.0.1.99"), "{listing}");
@@ -274,7 +266,7 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
     assert_eq!((report.ops.len(), report.failures.len()), (3, 0));
     assert_eq!(rt.reconcile().await.unwrap().ops, []);
 
-    let effects = rt.engine_mut().set_verdict(0, 0, Verdict::DOWN);
+    let effects = rt.engine_mut().set_verdict(0, 0, DOWN);
     assert!(matches!(&effects[..], [Effect::Notify { script, .. }] if script == "echo down"));
     let report = rt.reconcile().await.unwrap();
     assert_eq!(report.ops.len(), 1, "{:?}", report.ops);
@@ -360,7 +352,7 @@ mod director {
             .send(Event::Check {
                 vs: 0,
                 real: 0,
-                verdict: Verdict::DOWN,
+                verdict: DOWN,
                 last: LastCheck {
                     result: Some("connection refused".into()),
                     latency_ms: Some(0.3),

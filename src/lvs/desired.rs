@@ -50,27 +50,19 @@ pub struct VirtualServerPlan {
     pub hysteresis: u32,
 }
 
-/// What the checkers say about one real server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    /// All of the real server's checkers pass (a server with no checker is up).
-    pub up: bool,
-    /// The weight a `misc_dynamic` MISC_CHECK asked for (exit status − 2).
-    pub dynamic_weight: Option<i32>,
-}
+/// What the checkers say about one real server (the checks crate's verdict).
+pub use checks::Verdict;
 
-impl Verdict {
-    /// Up, with the configured weight.
-    pub const UP: Verdict = Verdict {
-        up: true,
-        dynamic_weight: None,
-    };
-    /// Down.
-    pub const DOWN: Verdict = Verdict {
-        up: false,
-        dynamic_weight: None,
-    };
-}
+/// A real server that is up, with its configured weight.
+pub const UP: Verdict = Verdict {
+    up: true,
+    dynamic_weight: None,
+};
+/// A real server that is down.
+pub const DOWN: Verdict = Verdict {
+    up: false,
+    dynamic_weight: None,
+};
 
 /// Whether a virtual server has quorum; starts up, as in keepalived
 /// (`quorum_state_up` is set before the first evaluation).
@@ -118,7 +110,7 @@ pub fn desired_service(
     verdicts: &[Verdict],
     quorum: &mut QuorumState,
 ) -> (DesiredService, Option<QuorumChange>) {
-    let verdict = |i: usize| verdicts.get(i).copied().unwrap_or(Verdict::UP);
+    let verdict = |i: usize| verdicts.get(i).copied().unwrap_or(UP);
     let live_weight: i64 = plan
         .reals
         .iter()
@@ -239,7 +231,7 @@ mod tests {
             0,
         );
         let mut q = QuorumState::default();
-        let (d, change) = desired_service(&p, &[Verdict::UP, Verdict::DOWN], &mut q);
+        let (d, change) = desired_service(&p, &[UP, DOWN], &mut q);
         assert_eq!(weights(&d), [("10.0.1.1".into(), 3)]);
         assert_eq!(change, None);
         assert_eq!(d.service, p.service);
@@ -254,7 +246,7 @@ mod tests {
             0,
         );
         let mut q = QuorumState::default();
-        let (d, _) = desired_service(&p, &[Verdict::DOWN, Verdict::UP], &mut q);
+        let (d, _) = desired_service(&p, &[DOWN, UP], &mut q);
         assert_eq!(
             weights(&d),
             [("10.0.1.1".into(), 0), ("10.0.1.2".into(), 2)]
@@ -288,7 +280,7 @@ mod tests {
             0,
         );
         let mut q = QuorumState::default();
-        let (d, change) = desired_service(&p, &[Verdict::DOWN, Verdict::DOWN], &mut q);
+        let (d, change) = desired_service(&p, &[DOWN, DOWN], &mut q);
         assert_eq!(change, Some(QuorumChange::Lost));
         // The inhibited real server stays at weight 0; the sorry server is in.
         assert_eq!(
@@ -296,7 +288,7 @@ mod tests {
             [("10.0.0.99".into(), 1), ("10.0.1.2".into(), 0)]
         );
 
-        let (d, change) = desired_service(&p, &[Verdict::UP, Verdict::DOWN], &mut q);
+        let (d, change) = desired_service(&p, &[UP, DOWN], &mut q);
         assert_eq!(change, Some(QuorumChange::Gained));
         assert_eq!(
             weights(&d),
@@ -314,7 +306,7 @@ mod tests {
             0,
         );
         let mut q = QuorumState::default();
-        let (d, change) = desired_service(&p, &[Verdict::UP, Verdict::DOWN], &mut q);
+        let (d, change) = desired_service(&p, &[UP, DOWN], &mut q);
         assert_eq!(change, Some(QuorumChange::Lost));
         assert_eq!(weights(&d), [("10.0.0.99".into(), 1)]);
     }
@@ -333,7 +325,7 @@ mod tests {
             1,
         );
         let mut q = QuorumState::default();
-        let (u, d) = (Verdict::UP, Verdict::DOWN);
+        let (u, d) = (UP, DOWN);
         // live 3: inside the band, still up.
         assert_eq!(desired_service(&p, &[u, u, d], &mut q).1, None);
         assert!(q.up);
@@ -362,7 +354,7 @@ mod tests {
             0,
         );
         let mut q = QuorumState::default();
-        let (d, change) = desired_service(&p, &[Verdict::UP, Verdict::DOWN], &mut q);
+        let (d, change) = desired_service(&p, &[UP, DOWN], &mut q);
         assert_eq!(change, Some(QuorumChange::Lost));
         assert_eq!(weights(&d), [("10.0.1.1".into(), 1)]);
     }
@@ -374,7 +366,7 @@ mod tests {
             s.inhibit = true;
         }
         let mut q = QuorumState::default();
-        let (d, _) = desired_service(&p, &[Verdict::UP], &mut q);
+        let (d, _) = desired_service(&p, &[UP], &mut q);
         assert_eq!(
             weights(&d),
             [("10.0.0.99".into(), 0), ("10.0.1.1".into(), 1)]

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipvs_sys::{DestKey, Op, ServiceKey};
 
-use super::desired::{desired_service, QuorumChange, QuorumState, Verdict, VirtualServerPlan};
+use super::desired::{
+    desired_service, QuorumChange, QuorumState, Verdict, VirtualServerPlan, DOWN, UP,
+};
 use super::diff::{reconcile, Table};
 
 /// Notify scripts of one real server (`notify_up`, `notify_down`).
@@ -115,7 +117,7 @@ impl Engine {
                 .map(|(i, r)| {
                     let carried = before.and_then(|(v, _)| v.get(&r.dest.key)).copied();
                     let alpha = vs.alpha.get(i).copied().unwrap_or(false);
-                    carried.unwrap_or(if alpha { Verdict::DOWN } else { Verdict::UP })
+                    carried.unwrap_or(if alpha { DOWN } else { UP })
                 })
                 .collect();
             let quorum = before.map(|(_, q)| *q).unwrap_or_default();
@@ -352,24 +354,21 @@ mod tests {
     fn verdict_changes_notify_in_order_and_change_the_table() {
         let (mut e, effects) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false)]);
         assert!(effects.is_empty());
-        assert_eq!(
-            scripts(&e.set_verdict(0, 0, Verdict::DOWN)),
-            ["/bin/down 10.0.1.1"]
-        );
+        assert_eq!(scripts(&e.set_verdict(0, 0, DOWN)), ["/bin/down 10.0.1.1"]);
         // The same verdict again changes nothing.
-        assert!(e.set_verdict(0, 0, Verdict::DOWN).is_empty());
+        assert!(e.set_verdict(0, 0, DOWN).is_empty());
         assert_eq!(
-            scripts(&e.set_verdict(0, 1, Verdict::DOWN)),
+            scripts(&e.set_verdict(0, 1, DOWN)),
             ["/bin/down 10.0.1.2", "/bin/qdown"]
         );
         assert_eq!(dests(&e.desired_table(), "10.0.0.1"), ["10.9.9.9"]);
         assert_eq!(
-            scripts(&e.set_verdict(0, 1, Verdict::UP)),
+            scripts(&e.set_verdict(0, 1, UP)),
             ["/bin/up 10.0.1.2", "/bin/qup"]
         );
         assert_eq!(dests(&e.desired_table(), "10.0.0.1"), ["10.0.1.2"]);
         // Out-of-range indices (a verdict racing a reload) are ignored.
-        assert!(e.set_verdict(5, 0, Verdict::UP).is_empty());
+        assert!(e.set_verdict(5, 0, UP).is_empty());
     }
 
     #[test]
@@ -378,7 +377,7 @@ mod tests {
             vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
             vs("10.0.0.2", &["10.0.1.3"], false),
         ]);
-        e.set_verdict(0, 1, Verdict::DOWN);
+        e.set_verdict(0, 1, DOWN);
         // The new configuration adds a real server, reorders, and drops 10.0.0.2.
         let effects = e.reload(vec![vs(
             "10.0.0.1",
@@ -405,7 +404,7 @@ mod tests {
     #[test]
     fn shutdown_releases_own_services_and_omega_notifies() {
         let (mut e, _) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false)]);
-        e.set_verdict(0, 1, Verdict::DOWN);
+        e.set_verdict(0, 1, DOWN);
         let actual = table_from_entries([
             (Service::new(key("10.0.0.1"), "rr"), vec![]),
             (Service::new(key("10.0.0.7"), "rr"), vec![]),

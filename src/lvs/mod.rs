@@ -18,7 +18,7 @@ pub mod syncd;
 
 pub use desired::{
     desired_service, DesiredService, QuorumChange, QuorumState, RealServerPlan, SorryServerPlan,
-    Verdict, VirtualServerPlan,
+    Verdict, VirtualServerPlan, DOWN, UP,
 };
 pub use diff::{reconcile, table_from_entries, Table};
 pub use engine::{Effect, Engine, RealServerNotify, VirtualServer};

@@ -78,7 +78,7 @@ pub fn virtual_server_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lvs::desired::{RealServerPlan, SorryServerPlan, Verdict, VirtualServerPlan};
+    use crate::lvs::desired::{RealServerPlan, SorryServerPlan, VirtualServerPlan, DOWN};
     use crate::lvs::engine::VirtualServer;
     use ipvs_sys::{Dest, FwdMethod, Protocol, Service, ServiceKey, Stats};
 
@@ -118,7 +118,7 @@ mod tests {
             quorum_down: None,
         };
         let (mut engine, _) = Engine::new(vec![vs]);
-        engine.set_verdict(0, 1, Verdict::DOWN);
+        engine.set_verdict(0, 1, DOWN);
         let mut kernel = engine.desired_table();
         let entry = kernel.get_mut(&key).unwrap();
         entry.service.stats = Some(Stats {
