@@ -5,9 +5,14 @@
 //! - [`config`]: the instance configuration with keepalived's defaults.
 //! - [`machine`]: the per-instance state machine, `(state, event, now) -> actions`.
 //! - [`sync_group`]: `vrrp_sync_group` coordination across instances.
+//! - [`instance`]: the tokio edge of one instance (sockets, VIPs, GARP, notify).
+//! - [`netlink`]: rtnetlink messages for VIPs and link events.
 
 pub mod config;
 pub mod frames;
+pub mod instance;
+pub mod link_socket;
 pub mod machine;
+pub mod netlink;
 pub mod packet;
 pub mod sync_group;

@@ -1,0 +1,533 @@
+//! The I/O edge of one VRRP instance on tokio: the raw protocol-112 socket
+//! (multicast joined on the interface, or unicast), VIPs through rtnetlink,
+//! gratuitous ARPs through a packet socket, link events from an rtnetlink
+//! subscription, and one serial notify executor. The [`Machine`] decides;
+//! this module only carries out its actions.
+//!
+//! IPv4 only for now (v2 and v3); an IPv6 instance is refused at start.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant as TokioInstant;
+
+use super::config::InstanceConfig;
+use super::frames::{gratuitous_arp, Mac};
+use super::link_socket::{register_async, LinkSocket};
+use super::machine::{Action, Event, Machine, NotifyKind, State};
+use super::netlink::{NetlinkError, RouteMessage, RouteSocket, RTMGRP_LINK};
+use super::packet::{
+    decode_ipv4, Advert, Auth, DecodeError, Endpoints, Family, IPPROTO_VRRP, VRRP_GROUP_V4,
+    VRRP_TOS, VRRP_TTL,
+};
+
+/// Errors that stop an instance.
+#[derive(Debug, thiserror::Error)]
+pub enum InstanceError {
+    #[error("{0}: {1}")]
+    Io(&'static str, #[source] io::Error),
+    #[error("rtnetlink: {0}")]
+    Netlink(#[from] NetlinkError),
+    #[error("interface {0} not found")]
+    NoInterface(String),
+    #[error("interface {0} has no IPv4 address and no unicast_src_ip is set")]
+    NoPrimaryAddress(String),
+    #[error("IPv6 instances are not supported by the I/O edge yet")]
+    Ipv6Unsupported,
+}
+
+/// Counters of dropped packets by reason (codec errors and machine rejects).
+#[derive(Debug, Default)]
+pub struct Counters {
+    dropped: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    fn count(&self, reason: String) {
+        if let Ok(mut map) = self.dropped.lock() {
+            *map.entry(reason).or_insert(0) += 1;
+        }
+    }
+
+    /// Drop counts by reason name.
+    pub fn dropped(&self) -> BTreeMap<String, u64> {
+        self.dropped.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+fn decode_reason(error: &DecodeError) -> &'static str {
+    match error {
+        DecodeError::Truncated { .. } | DecodeError::AddressCount { .. } => "truncated",
+        DecodeError::IpVersion { .. } | DecodeError::NotVrrp(_) | DecodeError::IpChecksum => "ip",
+        DecodeError::Ttl(_) => "ttl",
+        DecodeError::VrrpVersion(_) => "version",
+        DecodeError::PacketType(_) => "type",
+        DecodeError::Checksum { .. } => "checksum",
+        DecodeError::AuthType(_) => "auth",
+        DecodeError::V2OverIpv6 => "version",
+    }
+}
+
+/// What the instance exposes while it runs.
+#[derive(Debug, Clone)]
+pub struct InstanceHandle {
+    pub state: watch::Receiver<State>,
+    pub counters: Arc<Counters>,
+}
+
+/// One notify job, run in order by the serial executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NotifyJob {
+    argv: Vec<String>,
+}
+
+/// Splits a notify command line on whitespace, honouring double quotes
+/// (keepalived's own splitting; no shell is involved).
+fn split_command(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut current));
+                    any = false;
+                }
+            }
+            c => {
+                current.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(current);
+    }
+    out
+}
+
+/// The notify jobs for one transition, in keepalived's order: the
+/// specific hook, then the generic `notify` with `INSTANCE name STATE prio`.
+fn notify_jobs(config: &InstanceConfig, kind: NotifyKind, priority: u8) -> Vec<NotifyJob> {
+    let specific = match kind {
+        NotifyKind::Master => &config.notify.master,
+        NotifyKind::Backup => &config.notify.backup,
+        NotifyKind::Fault => &config.notify.fault,
+        NotifyKind::Stop => &config.notify.stop,
+    };
+    let mut jobs = Vec::new();
+    if let Some(line) = specific {
+        jobs.push(NotifyJob {
+            argv: split_command(line),
+        });
+    }
+    if let Some(line) = &config.notify.generic {
+        let mut argv = split_command(line);
+        argv.extend([
+            "INSTANCE".to_string(),
+            config.name.clone(),
+            kind.word().to_string(),
+            priority.to_string(),
+        ]);
+        jobs.push(NotifyJob { argv });
+    }
+    jobs
+}
+
+/// Runs notify jobs strictly one after another (keepalived can reorder
+/// them: its issues #996 and #1991), and writes notify_fifo lines.
+async fn notify_executor(
+    mut jobs: mpsc::UnboundedReceiver<(Option<PathBuf>, String, Vec<NotifyJob>)>,
+) {
+    while let Some((fifo, fifo_line, batch)) = jobs.recv().await {
+        if let Some(path) = fifo {
+            let line = fifo_line.clone();
+            let write = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(line.as_bytes()))
+            });
+            if let Ok(Err(e)) = write.await {
+                tracing::warn!("notify_fifo: {e}");
+            }
+        }
+        for job in batch {
+            let Some((program, args)) = job.argv.split_first() else {
+                continue;
+            };
+            match tokio::process::Command::new(program)
+                .args(args)
+                .status()
+                .await
+            {
+                Ok(status) if !status.success() => tracing::warn!("notify {program}: {status}"),
+                Err(e) => tracing::warn!("notify {program}: {e}"),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+struct Edge {
+    config: InstanceConfig,
+    primary: Ipv4Addr,
+    mac: Mac,
+    ifindex: u32,
+    send_socket: Socket,
+    link: LinkSocket,
+    route: RouteSocket,
+    notify: mpsc::UnboundedSender<(Option<PathBuf>, String, Vec<NotifyJob>)>,
+    counters: Arc<Counters>,
+    state: watch::Sender<State>,
+}
+
+fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> InstanceError {
+    move |e| InstanceError::Io(what, e)
+}
+
+impl Edge {
+    fn advert(&self, priority: u8) -> Advert {
+        Advert {
+            version: self.config.version,
+            vrid: self.config.vrid,
+            priority,
+            interval_cs: self.config.advert_int_cs,
+            auth: self
+                .config
+                .auth_pass
+                .as_deref()
+                .map(Auth::pass)
+                .unwrap_or(Auth::None),
+            addresses: self
+                .config
+                .vips
+                .iter()
+                .map(|v| v.address)
+                .filter(IpAddr::is_ipv4)
+                .collect(),
+        }
+    }
+
+    fn destinations(&self) -> Vec<IpAddr> {
+        if self.config.is_unicast() {
+            self.config.unicast_peers.clone()
+        } else {
+            vec![IpAddr::V4(VRRP_GROUP_V4)]
+        }
+    }
+
+    fn send_advert(&self, priority: u8) {
+        let advert = self.advert(priority);
+        for destination in self.destinations() {
+            // The v3 pseudo-header carries the real destination: the group,
+            // or the peer in unicast (as keepalived ≥ 1.3.6 does).
+            let message = advert.encode(Endpoints {
+                source: IpAddr::V4(self.primary),
+                destination,
+            });
+            let to = SockAddr::from(SocketAddr::new(destination, 0));
+            if let Err(e) = self.send_socket.send_to(&message, &to) {
+                tracing::warn!("{}: advert to {destination}: {e}", self.config.name);
+            }
+        }
+    }
+
+    fn vip_ifindex(&mut self, dev: Option<&String>) -> u32 {
+        match dev {
+            Some(name) => nix::net::if_::if_nametoindex(name.as_str()).unwrap_or(self.ifindex),
+            None => self.ifindex,
+        }
+    }
+
+    fn set_vips(&mut self, add: bool) {
+        for vip in self.config.vips.clone() {
+            let index = self.vip_ifindex(vip.dev.as_ref());
+            let result = if add {
+                self.route.add_address(&vip, index)
+            } else {
+                self.route.delete_address(&vip, index)
+            };
+            if let Err(e) = result {
+                tracing::warn!("{}: VIP {}: {e}", self.config.name, vip.address);
+            }
+        }
+    }
+
+    fn send_gratuitous(&self, repeat: u32) {
+        for _ in 0..repeat {
+            for vip in &self.config.vips {
+                if let IpAddr::V4(address) = vip.address {
+                    if let Err(e) = self.link.send(&gratuitous_arp(self.mac, address)) {
+                        tracing::warn!("{}: gratuitous ARP: {e}", self.config.name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::SendAdvert { priority } => self.send_advert(priority),
+                Action::AddVips => self.set_vips(true),
+                Action::RemoveVips => self.set_vips(false),
+                Action::SendGratuitous { repeat } => self.send_gratuitous(repeat),
+                Action::BlockVipTraffic(block) => {
+                    tracing::warn!(
+                        "{}: no_accept filter ({block}) not implemented",
+                        self.config.name
+                    )
+                }
+                Action::Notify { kind, priority } => {
+                    let line = format!(
+                        "INSTANCE \"{}\" {} {}\n",
+                        self.config.name,
+                        kind.word(),
+                        priority
+                    );
+                    let jobs = notify_jobs(&self.config, kind, priority);
+                    let _ = self
+                        .notify
+                        .send((self.config.notify.fifo.clone(), line, jobs));
+                }
+                Action::Transition { from, to } => {
+                    tracing::info!("{}: {from:?} -> {to:?}", self.config.name);
+                    self.state.send_replace(to);
+                }
+                Action::Dropped(reason) => self.counters.count(format!("{reason:?}")),
+            }
+        }
+    }
+}
+
+/// Opens everything an IPv4 instance needs in the current network namespace.
+fn open_edge(
+    config: &InstanceConfig,
+    counters: Arc<Counters>,
+    state: watch::Sender<State>,
+    notify: mpsc::UnboundedSender<(Option<PathBuf>, String, Vec<NotifyJob>)>,
+) -> Result<(Edge, Socket), InstanceError> {
+    if config.family == Family::Ipv6 {
+        return Err(InstanceError::Ipv6Unsupported);
+    }
+    let mut route = RouteSocket::open(0, false)?;
+    let link = route
+        .links()?
+        .into_iter()
+        .find(|l| l.name == config.interface)
+        .ok_or_else(|| InstanceError::NoInterface(config.interface.clone()))?;
+    let vips: Vec<IpAddr> = config.vips.iter().map(|v| v.address).collect();
+    let primary = match config.unicast_src {
+        Some(IpAddr::V4(a)) => a,
+        _ => route
+            .addresses()?
+            .into_iter()
+            .filter(|a| a.ifindex == link.ifindex && !vips.contains(&a.address))
+            .find_map(|a| match a.address {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            })
+            .ok_or_else(|| InstanceError::NoPrimaryAddress(config.interface.clone()))?,
+    };
+    let protocol = Some(Protocol::from(i32::from(IPPROTO_VRRP)));
+    let send_socket =
+        Socket::new(Domain::IPV4, Type::RAW, protocol).map_err(io_err("raw socket"))?;
+    send_socket
+        .bind_device(Some(config.interface.as_bytes()))
+        .map_err(io_err("SO_BINDTODEVICE"))?;
+    send_socket
+        .bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(primary), 0)))
+        .map_err(io_err("bind"))?;
+    // RFC 3768 §7.1 / RFC 5798 §5.1.1.3: TTL 255 for multicast and unicast.
+    send_socket
+        .set_ttl_v4(u32::from(VRRP_TTL))
+        .map_err(io_err("IP_TTL"))?;
+    send_socket
+        .set_multicast_ttl_v4(u32::from(VRRP_TTL))
+        .map_err(io_err("IP_MULTICAST_TTL"))?;
+    send_socket
+        .set_multicast_loop_v4(false)
+        .map_err(io_err("IP_MULTICAST_LOOP"))?;
+    send_socket
+        .set_multicast_if_v4(&primary)
+        .map_err(io_err("IP_MULTICAST_IF"))?;
+    send_socket
+        .set_tos_v4(u32::from(VRRP_TOS))
+        .map_err(io_err("IP_TOS"))?;
+
+    let recv_socket =
+        Socket::new(Domain::IPV4, Type::RAW, protocol).map_err(io_err("raw socket"))?;
+    recv_socket
+        .bind_device(Some(config.interface.as_bytes()))
+        .map_err(io_err("SO_BINDTODEVICE"))?;
+    if !config.is_unicast() {
+        recv_socket
+            .join_multicast_v4_n(
+                &VRRP_GROUP_V4,
+                &InterfaceIndexOrAddress::Index(link.ifindex),
+            )
+            .map_err(io_err("IP_ADD_MEMBERSHIP"))?;
+    }
+    recv_socket
+        .set_nonblocking(true)
+        .map_err(io_err("O_NONBLOCK"))?;
+
+    let edge = Edge {
+        config: config.clone(),
+        primary,
+        mac: link.mac.unwrap_or([0; 6]),
+        ifindex: link.ifindex,
+        send_socket,
+        link: LinkSocket::open(link.ifindex).map_err(io_err("packet socket"))?,
+        route,
+        notify,
+        counters,
+        state,
+    };
+    Ok((edge, recv_socket))
+}
+
+/// Starts an instance in the current thread's network namespace. It runs
+/// until `shutdown` turns true, then resigns (priority 0), removes its VIPs,
+/// runs notify_stop, and returns.
+pub async fn run(
+    config: InstanceConfig,
+    mut shutdown: watch::Receiver<bool>,
+    ready: Option<tokio::sync::oneshot::Sender<InstanceHandle>>,
+) -> Result<(), InstanceError> {
+    let counters = Arc::new(Counters::default());
+    let (state_tx, state_rx) = watch::channel(State::Init);
+    let (notify_tx, notify_rx) = mpsc::unbounded_channel();
+    let executor = tokio::spawn(notify_executor(notify_rx));
+    let (mut edge, recv_socket) = open_edge(&config, counters.clone(), state_tx, notify_tx)?;
+    let recv = register_async(recv_socket).map_err(io_err("AsyncFd"))?;
+    let links = register_async(RouteSocket::open(RTMGRP_LINK, true)?).map_err(io_err("AsyncFd"))?;
+    if let Some(ready) = ready {
+        let _ = ready.send(InstanceHandle {
+            state: state_rx,
+            counters: counters.clone(),
+        });
+    }
+    let tracked: Vec<String> = config
+        .track_interfaces
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let mut machine = Machine::new(config.clone(), IpAddr::V4(edge.primary));
+    // Leftovers of a crashed run are removed before starting (lvsd run).
+    edge.set_vips(false);
+    // Tracked interfaces: their current state first, then events.
+    for link in edge.route.links()? {
+        if tracked.contains(&link.name) {
+            let actions = machine.handle(
+                Event::Interface {
+                    name: link.name,
+                    up: link.up,
+                },
+                std::time::Instant::now(),
+            );
+            edge.execute(actions);
+        }
+    }
+    let actions = machine.handle(Event::Startup, std::time::Instant::now());
+    edge.execute(actions);
+    let mut buf = [0u8; 2048];
+    loop {
+        let deadline = machine
+            .next_deadline()
+            .map(TokioInstant::from_std)
+            .unwrap_or_else(|| TokioInstant::now() + std::time::Duration::from_secs(3600));
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                let actions = machine.handle(Event::Timer, std::time::Instant::now());
+                edge.execute(actions);
+            }
+            guard = recv.readable() => {
+                let Ok(mut guard) = guard else { continue };
+                match guard.try_io(|fd| fd.get_ref().read(&mut buf)) {
+                    Ok(Ok(n)) => {
+                        let actions = match decode_ipv4(&buf[..n]) {
+                            Ok((header, advert)) => machine.handle(
+                                Event::Advert { source: IpAddr::V4(header.source), advert },
+                                std::time::Instant::now(),
+                            ),
+                            Err(e) => {
+                                counters.count(decode_reason(&e).to_string());
+                                Vec::new()
+                            }
+                        };
+                        edge.execute(actions);
+                    }
+                    Ok(Err(e)) => tracing::warn!("{}: receive: {e}", config.name),
+                    Err(_would_block) => {}
+                }
+            }
+            guard = links.readable() => {
+                let Ok(mut guard) = guard else { continue };
+                if let Ok(Ok(messages)) = guard.try_io(|fd| fd.get_ref().receive().map_err(io::Error::other)) {
+                    for message in messages {
+                        if let RouteMessage::Link(link) = message {
+                            if tracked.contains(&link.name) {
+                                let actions = machine.handle(
+                                    Event::Interface { name: link.name, up: link.up },
+                                    std::time::Instant::now(),
+                                );
+                                edge.execute(actions);
+                            }
+                        }
+                    }
+                }
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    let actions = machine.handle(Event::Shutdown, std::time::Instant::now());
+    edge.execute(actions);
+    drop(edge);
+    // Let notify_stop run to completion.
+    let _ = executor.await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_jobs_specific_then_generic_with_keepalived_arguments() {
+        let mut config = InstanceConfig::new("VI_1", 51, "eth0");
+        config.notify.master = Some("/bin/notify.sh \"a b\" master".into());
+        config.notify.generic = Some("/bin/generic.sh".into());
+        let jobs = notify_jobs(&config, NotifyKind::Master, 150);
+        assert_eq!(
+            jobs,
+            vec![
+                NotifyJob {
+                    argv: vec!["/bin/notify.sh".into(), "a b".into(), "master".into()]
+                },
+                NotifyJob {
+                    argv: ["/bin/generic.sh", "INSTANCE", "VI_1", "MASTER", "150"]
+                        .map(String::from)
+                        .to_vec()
+                },
+            ]
+        );
+    }
+}
