@@ -256,6 +256,7 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
         ],
         quorum_up: None,
         quorum_down: None,
+        omega: true,
         plan,
     };
     let client = Client::in_netns(&ns.path()).unwrap();
@@ -272,7 +273,7 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
     assert_eq!(report.ops.len(), 1, "{:?}", report.ops);
     assert!(!ipvsadm(&ns).contains("10.0.1.1:80"));
 
-    let (report, omega) = rt.shutdown(true, true).await.unwrap();
+    let (report, omega) = rt.shutdown(true).await.unwrap();
     assert_eq!(report.ops, [Op::DelService(tcp("10.0.0.3", 80))]);
     assert_eq!(
         omega.len(),
@@ -314,11 +315,11 @@ mod director {
                     real_notify: vec![RealServerNotify::default(); plan.reals.len()],
                     quorum_up: None,
                     quorum_down: None,
+                    omega: false,
                     plan,
                 })
                 .collect(),
             sync_daemon: None,
-            omega: false,
         }
     }
 

@@ -33,8 +33,6 @@ pub struct DirectorConfig {
     /// `lvs_sync_daemon`: the VRRP instance it follows and the daemon to
     /// run (its role is set from the instance's state).
     pub sync_daemon: Option<(String, ipvs_sys::Daemon)>,
-    /// `omega`: notify down at shutdown.
-    pub omega: bool,
 }
 
 /// Loads (and re-loads) the configuration; errors are `file:line:col:
@@ -258,10 +256,7 @@ impl<S: ConfigSource> Director<S> {
     }
 
     async fn shutdown(self) -> Result<(), DaemonError> {
-        let (report, effects) = self
-            .lvs
-            .shutdown(!self.options.dont_release_ipvs, self.config.omega)
-            .await?;
+        let (report, effects) = self.lvs.shutdown(!self.options.dont_release_ipvs).await?;
         for op in &report.ops {
             tracing::info!(?op, "IPVS (shutdown)");
         }

@@ -9,11 +9,6 @@ use std::collections::BTreeMap;
 
 use ipvs_sys::{Dest, DestKey, Service};
 
-/// keepalived's default `quorum` (the live weight needed; keepalived.conf(5)).
-pub const DEFAULT_QUORUM: u32 = 1;
-/// keepalived's default `hysteresis`.
-pub const DEFAULT_HYSTERESIS: u32 = 0;
-
 /// One configured real server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RealServerPlan {

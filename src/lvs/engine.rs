@@ -35,6 +35,9 @@ pub struct VirtualServer {
     pub quorum_up: Option<String>,
     /// `quorum_down` script.
     pub quorum_down: Option<String>,
+    /// `omega`: at shutdown, run the down notifications of its real servers
+    /// that are up and its `quorum_down` if it has quorum.
+    pub omega: bool,
 }
 
 /// Something the daemon must do besides programming IPVS.
@@ -197,15 +200,9 @@ impl Engine {
 
     /// What to do at shutdown: the operations that remove the services this
     /// daemon manages (none with `--dont-release-ipvs`; keepalived removes
-    /// its own services on stop), and with `omega` the down notifications of
-    /// every real server that is up and the quorum_down of every virtual
-    /// server that has quorum.
-    pub fn shutdown(
-        &self,
-        actual: &Table,
-        release_ipvs: bool,
-        omega: bool,
-    ) -> (Vec<Op>, Vec<Effect>) {
+    /// its own services on stop), and the `omega` notifications of the
+    /// virtual servers that ask for them.
+    pub fn shutdown(&self, actual: &Table, release_ipvs: bool) -> (Vec<Op>, Vec<Effect>) {
         let ops = if release_ipvs {
             self.slots
                 .iter()
@@ -218,8 +215,8 @@ impl Engine {
             Vec::new()
         };
         let mut effects = Vec::new();
-        if omega {
-            for slot in &self.slots {
+        for slot in self.slots.iter().filter(|s| s.vs.omega) {
+            {
                 for (i, v) in slot.verdicts.iter().enumerate() {
                     let script = slot.vs.real_notify.get(i).and_then(|n| n.down.clone());
                     if let (true, Some(script)) = (v.up, script) {
@@ -323,6 +320,7 @@ mod tests {
                 .collect(),
             quorum_up: Some("/bin/qup".into()),
             quorum_down: Some("/bin/qdown".into()),
+            omega: true,
         }
     }
 
@@ -409,11 +407,14 @@ mod tests {
             (Service::new(key("10.0.0.1"), "rr"), vec![]),
             (Service::new(key("10.0.0.7"), "rr"), vec![]),
         ]);
-        let (ops, effects) = e.shutdown(&actual, true, true);
+        let (ops, effects) = e.shutdown(&actual, true);
         assert_eq!(ops, [Op::DelService(key("10.0.0.1"))]);
         assert_eq!(scripts(&effects), ["/bin/down 10.0.1.1", "/bin/qdown"]);
 
-        let (ops, effects) = e.shutdown(&actual, false, false);
+        let mut quiet = vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false);
+        quiet.omega = false;
+        let (e, _) = Engine::new(vec![quiet]);
+        let (ops, effects) = e.shutdown(&actual, false);
         assert!(ops.is_empty() && effects.is_empty());
     }
 }

@@ -108,10 +108,9 @@ impl LvsRuntime {
     pub async fn shutdown(
         &self,
         release_ipvs: bool,
-        omega: bool,
     ) -> Result<(PassReport, Vec<Effect>), RuntimeError> {
         let table = self.with_client(read_table).await??;
-        let (ops, effects) = self.engine.shutdown(&table, release_ipvs, omega);
+        let (ops, effects) = self.engine.shutdown(&table, release_ipvs);
         Ok((self.apply(ops).await?, effects))
     }
 

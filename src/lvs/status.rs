@@ -116,6 +116,7 @@ mod tests {
             real_notify: vec![],
             quorum_up: None,
             quorum_down: None,
+            omega: false,
         };
         let (mut engine, _) = Engine::new(vec![vs]);
         engine.set_verdict(0, 1, DOWN);
