@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub config_test: crate::cmd::check::TestFlags,
 }
 
 /// The subcommands; each arrives with the issue that implements it.
@@ -22,6 +24,10 @@ pub enum Command {
     Ipvs(crate::cmd::ipvs::IpvsArgs),
     /// Print the MD5 digest of a URL's body, for HTTP_GET `digest` (like keepalived's genhash).
     Genhash(crate::cmd::genhash::GenhashArgs),
+    /// Check a configuration file and print its diagnostics (also `lvsd -t [-f FILE]`).
+    Check(crate::cmd::check::CheckArgs),
+    /// Show the effective configuration.
+    Config(crate::cmd::config::ConfigArgs),
 }
 
 impl Cli {
@@ -30,8 +36,11 @@ impl Cli {
         match self.command {
             Some(command) => match command {
                 Command::Ipvs(args) => crate::cmd::ipvs::run(args),
+                Command::Check(args) => crate::cmd::check::run(args),
+                Command::Config(args) => crate::cmd::config::run(args),
                 Command::Genhash(args) => crate::cmd::genhash::run(args),
             },
+            None if self.config_test.config_test => crate::cmd::check::run(self.config_test.to_check()),
             None => {
                 use clap::CommandFactory;
                 // No subcommand: show the help, as most CLIs do.

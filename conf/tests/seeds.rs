@@ -3,6 +3,8 @@
 //!
 //! Regenerate snapshots after an intended change with `UPDATE_SNAPSHOTS=1 cargo test -p conf --test seeds`.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 
 use conf::{load_keepalived_str, LoadOptions};

@@ -1,4 +1,6 @@
 //! One module per `lvsd` subcommand.
 
+pub mod check;
+pub mod config;
 pub mod genhash;
 pub mod ipvs;
