@@ -607,4 +607,39 @@ mod tests {
             .collect();
         assert_eq!(weights, [(0, Some(10)), (2000, Some(3)), (3000, None)]);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_all_failures_reports_every_failed_probe() {
+        let prober = Scripted::new(Duration::ZERO);
+        let refused = Outcome::Fail(Failure::Refused);
+        prober.plan(addr(1), vec![refused.clone(), Outcome::PASS, refused]);
+        let mut logged = timing(3, 1, 2, 0);
+        logged.log_all_failures = true;
+        let scheduler = Scheduler::new(
+            vec![RealServerChecks {
+                key: "rs",
+                checks: vec![tcp(addr(1), logged)],
+            }],
+            options(),
+        );
+        let (tx, mut rx) = mpsc::channel(64);
+        let task = tokio::spawn(scheduler.run(prober, tx));
+        let mut probes = Vec::new();
+        let end = Instant::now() + Duration::from_secs(6);
+        while let Ok(Some(report)) = tokio::time::timeout_at(end, rx.recv()).await {
+            if let Report::Probe(p) = report {
+                probes.push((p.outcome, p.retrying, p.up));
+            }
+        }
+        drop(rx);
+        task.await.unwrap();
+        // Two failures, neither enough to go down (retry 3); passes are not reported.
+        assert_eq!(
+            probes,
+            [
+                (Outcome::Fail(Failure::Refused), true, true),
+                (Outcome::Fail(Failure::Refused), true, true)
+            ]
+        );
+    }
 }
