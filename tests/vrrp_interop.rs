@@ -4,216 +4,13 @@
 //! auth PASS and v3 unicast; hostile packets dropped and counted.
 //! Addresses exist only inside the test namespaces.
 
-use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+mod vrrp_support;
 
-use integration::netns::{ChildGuard, Lan, Netns};
-use lvsd::vrrp::config::{InstanceConfig, VirtualAddress};
-use lvsd::vrrp::instance::{self, InstanceHandle};
+use std::time::Duration;
+
 use lvsd::vrrp::machine::State;
 use lvsd::vrrp::packet::Version;
-use tokio::sync::{oneshot, watch};
-
-const VIP: &str = "192.168.77.100";
-
-/// An lvsd VRRP instance running on its own thread inside a namespace.
-struct LvsdNode {
-    handle: InstanceHandle,
-    shutdown: watch::Sender<bool>,
-    crash: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl LvsdNode {
-    fn start(ns: &Netns, config: InstanceConfig) -> Self {
-        let path = ns.path();
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (crash, crash_rx) = oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let file = File::open(&path).expect("open netns");
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let (handle_tx, handle_rx) = oneshot::channel();
-                let run = instance::run(config, shutdown_rx, Some(handle_tx));
-                tokio::pin!(run);
-                tokio::select! {
-                    handle = handle_rx => {
-                        ready_tx.send(handle.expect("instance started")).expect("ready");
-                    }
-                    result = &mut run => panic!("instance ended early: {result:?}"),
-                }
-                tokio::select! {
-                    result = &mut run => result.expect("instance"),
-                    // A crash: the future is dropped, nothing is cleaned up.
-                    _ = crash_rx => {}
-                }
-            });
-        });
-        let handle = ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("instance ready");
-        LvsdNode {
-            handle,
-            shutdown,
-            crash: Some(crash),
-            thread: Some(thread),
-        }
-    }
-
-    fn state(&self) -> State {
-        *self.handle.state.borrow()
-    }
-
-    /// SIGTERM equivalent: resign with priority 0 and remove the VIPs.
-    fn stop(mut self) {
-        self.shutdown.send_replace(true);
-        if let Some(t) = self.thread.take() {
-            t.join().expect("instance thread");
-        }
-    }
-
-    /// SIGKILL equivalent: the instance vanishes silently, VIPs stay.
-    fn crash(mut self) {
-        if let Some(c) = self.crash.take() {
-            let _ = c.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().expect("instance thread");
-        }
-    }
-}
-
-impl Drop for LvsdNode {
-    fn drop(&mut self) {
-        if let Some(c) = self.crash.take() {
-            let _ = c.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-struct Pair {
-    lan: Lan,
-    lvsd_ns: Netns,
-    ka_ns: Netns,
-    dir: tempfile::TempDir,
-}
-
-fn pair(label: &str) -> Pair {
-    let lan = Lan::new(&format!("{label}-lan")).expect("lan");
-    let lvsd_ns = Netns::new(&format!("{label}-l")).expect("netns");
-    let ka_ns = Netns::new(&format!("{label}-k")).expect("netns");
-    for (ns, addr) in [(&lvsd_ns, "192.168.77.1/24"), (&ka_ns, "192.168.77.2/24")] {
-        lan.attach(ns, "eth0").expect("attach");
-        ns.addr("eth0", addr).expect("addr");
-        ns.ip(&["link", "set", "lo", "up"]).expect("lo");
-    }
-    Pair {
-        lan,
-        lvsd_ns,
-        ka_ns,
-        dir: tempfile::tempdir().expect("tempdir"),
-    }
-}
-
-/// keepalived's configuration for the same instance.
-fn keepalived_conf(version: Version, priority: u8, unicast: bool) -> String {
-    let (interval, auth) = match version {
-        Version::V2 => (
-            "1",
-            "    authentication {\n        auth_type PASS\n        auth_pass s3cr3t\n    }\n",
-        ),
-        Version::V3 => ("0.1", ""),
-    };
-    let unicast = if unicast {
-        "    unicast_src_ip 192.168.77.2\n    unicast_peer {\n        192.168.77.1\n    }\n"
-    } else {
-        ""
-    };
-    format!(
-        "global_defs {{\n    vrrp_version {v}\n    script_user root\n    enable_script_security\n}}\n\
-         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
-         priority {priority}\n    advert_int {interval}\n{unicast}{auth}    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n",
-        v = if version == Version::V2 { 2 } else { 3 },
-    )
-}
-
-fn lvsd_config(version: Version, priority: u8, unicast: bool) -> InstanceConfig {
-    let mut c = InstanceConfig::new("VI_1", 51, "eth0");
-    c.version = version;
-    c.priority = priority;
-    match version {
-        Version::V2 => c.auth_pass = Some("s3cr3t".into()),
-        Version::V3 => c.advert_int_cs = 10,
-    }
-    if unicast {
-        c.unicast_src = Some(IpAddr::V4(Ipv4Addr::new(192, 168, 77, 1)));
-        c.unicast_peers = vec![IpAddr::V4(Ipv4Addr::new(192, 168, 77, 2))];
-        c.check_unicast_src = true;
-    }
-    let mut vip = VirtualAddress::host(IpAddr::V4(VIP.parse().expect("vip")));
-    vip.prefix_len = 24;
-    c.vips = vec![vip];
-    c
-}
-
-fn start_keepalived(ns: &Netns, dir: &Path, conf: &str) -> ChildGuard {
-    let path = dir.join("keepalived.conf");
-    std::fs::write(&path, conf).expect("write conf");
-    let p = |name: &str| dir.join(name).display().to_string();
-    ns.spawn(&[
-        "keepalived",
-        "-n",
-        "-D",
-        "-G",
-        "-P",
-        "-f",
-        &p("keepalived.conf"),
-        "-p",
-        &p("ka.pid"),
-        "-r",
-        &p("ka-vrrp.pid"),
-    ])
-    .expect("keepalived")
-}
-
-/// Kills every keepalived process of the namespace with `signal`.
-fn signal_keepalived(ns: &Netns, signal: &str) {
-    for pid in ns.pids() {
-        let _ = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status();
-    }
-}
-
-fn has_vip(ns: &Netns) -> bool {
-    ns.sh("ip -4 addr show dev eth0")
-        .map(|out| out.contains(&format!("inet {VIP}/")))
-        .unwrap_or(false)
-}
-
-/// Polls `condition` every 10 ms until it holds; returns how long it took.
-fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    start.elapsed()
-}
+use vrrp_support::*;
 
 #[test]
 fn v2_multicast_lvsd_master_keepalived_backup_then_takeover() {
@@ -277,6 +74,11 @@ fn v3_unicast_keepalived_master_lvsd_backup_then_takeover_after_sigkill() {
     wait_for("keepalived master", Duration::from_secs(5), || {
         has_vip(&p.ka_ns)
     });
+    // The client learns the VIP's MAC from keepalived.
+    p.client
+        .exec(&["ping", "-c", "1", "-W", "1", VIP])
+        .expect("ping VIP");
+    assert_eq!(client_neighbour(&p.client), Some(mac_of(&p.ka_ns, "eth0")));
     let lvsd = LvsdNode::start(&p.lvsd_ns, lvsd_config(Version::V3, 100, true));
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
@@ -298,6 +100,14 @@ fn v3_unicast_keepalived_master_lvsd_backup_then_takeover_after_sigkill() {
     });
     assert_eq!(lvsd.state(), State::Master);
     assert!(took < Duration::from_millis(1000), "takeover took {took:?}");
+    // lvsd's gratuitous ARPs moved the client's neighbour entry to lvsd.
+    let lvsd_mac = mac_of(&p.lvsd_ns, "eth0");
+    wait_for("client ARP entry updated", Duration::from_secs(1), || {
+        client_neighbour(&p.client).as_ref() == Some(&lvsd_mac)
+    });
+    p.client
+        .exec(&["ping", "-c", "1", "-W", "1", VIP])
+        .expect("ping VIP after takeover");
     lvsd.stop();
     drop(p.lan);
 }
@@ -323,5 +133,29 @@ fn v3_multicast_keepalived_resigns_with_sigterm_and_lvsd_takes_over_within_skew(
     });
     assert!(took < Duration::from_millis(500), "takeover took {took:?}");
     lvsd.stop();
+    drop(p.lan);
+}
+
+#[test]
+fn lvsd_pair_elects_and_fails_over_v2() {
+    let p = pair("vrrp-ll");
+    // Both directors are lvsd here (the "keepalived" namespace runs lvsd).
+    let mut low = lvsd_config(Version::V2, 100, false);
+    low.unicast_src = None;
+    let high = LvsdNode::start(&p.lvsd_ns, lvsd_config(Version::V2, 150, false));
+    let backup = LvsdNode::start(&p.ka_ns, low);
+    wait_for("high master", Duration::from_secs(8), || {
+        high.state() == State::Master
+    });
+    assert_eq!(backup.state(), State::Backup);
+    assert!(has_vip(&p.lvsd_ns) && !has_vip(&p.ka_ns));
+    high.stop();
+    let took = wait_for("backup takeover", Duration::from_secs(2), || {
+        has_vip(&p.ka_ns)
+    });
+    assert!(took < Duration::from_millis(1500), "takeover took {took:?}");
+    assert_eq!(backup.state(), State::Master);
+    backup.stop();
+    assert!(!has_vip(&p.ka_ns));
     drop(p.lan);
 }
