@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod lvs;

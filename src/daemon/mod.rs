@@ -28,8 +28,11 @@ pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(10);
 /// The part of a configuration the loop runs (built from the conf model).
 #[derive(Debug, Clone, Default)]
 pub struct DirectorConfig {
-    /// Virtual servers, in configuration order.
+    /// Virtual servers, in configuration order (a `group` gives several).
     pub virtual_servers: Vec<VirtualServer>,
+    /// The checks of every real server, keyed by (virtual server index,
+    /// real server index).
+    pub checks: Vec<checks::RealServerChecks<(usize, usize)>>,
     /// `lvs_sync_daemon`: the VRRP instance it follows and the daemon to
     /// run (its role is set from the instance's state).
     pub sync_daemon: Option<(String, ipvs_sys::Daemon)>,
