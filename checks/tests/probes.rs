@@ -167,6 +167,24 @@ async fn http_11_chunked_body_is_digested_after_decoding() {
 }
 
 #[tokio::test]
+async fn body_without_length_is_read_until_the_server_closes() {
+    let (addr, _) = servers::http(Http::UntilClose {
+        body: "no length here",
+    })
+    .await;
+    let good = http_get(vec![url_with_digest("/", "no length here")]);
+    assert_eq!(
+        probe(&spec(CheckKind::Http(good), addr, 2000)).await,
+        Outcome::PASS
+    );
+    let truncated = http_get(vec![url_with_digest("/", "no length")]);
+    assert!(matches!(
+        probe(&spec(CheckKind::Http(truncated), addr, 2000)).await,
+        Outcome::Fail(Failure::DigestMismatch { .. })
+    ));
+}
+
+#[tokio::test]
 async fn slow_headers_time_out_at_connect_timeout() {
     let (addr, _) = servers::http(Http::SilentAfterRequest).await;
     let started = Instant::now();

@@ -20,6 +20,8 @@ pub enum Http {
     Respond { status: u16, body: &'static str },
     /// The same body, chunked (HTTP/1.1).
     Chunked { status: u16, body: &'static str },
+    /// A body without Content-Length, ended by closing the connection.
+    UntilClose { body: &'static str },
     /// Reads the request, then says nothing.
     SilentAfterRequest,
     /// Headers at once, then a 1000-byte body one byte every 50 ms.
@@ -62,6 +64,7 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, how: Http, req
                 b.len()
             )
         }
+        Http::UntilClose { body } => format!("HTTP/1.0 200 OK\r\n\r\n{body}"),
         Http::ByPath => {
             let status = if path == "/ok" { 200 } else { 503 };
             format!("HTTP/1.0 {status} X\r\nContent-Length: 0\r\n\r\n")
