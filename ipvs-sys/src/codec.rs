@@ -625,18 +625,20 @@ pub fn encode_daemon_body(buf: &mut Vec<u8>, d: &Daemon) {
     if let Some(m) = d.sync_maxlen {
         put_attr(buf, daemon_attr::SYNC_MAXLEN, &m.to_ne_bytes());
     }
-    match d.mcast_group {
-        // in_addr is network order; in6_addr likewise.
-        Some(IpAddr::V4(a)) => put_attr(buf, daemon_attr::MCAST_GROUP, &a.octets()),
-        Some(IpAddr::V6(a)) => put_attr(buf, daemon_attr::MCAST_GROUP6, &a.octets()),
-        None => {}
-    }
     if let Some(p) = d.mcast_port {
         // ip_vs_ctl.c: c.mcast_port = nla_get_u16(a) (host order).
         put_attr(buf, daemon_attr::MCAST_PORT, &p.to_ne_bytes());
     }
     if let Some(t) = d.mcast_ttl {
         put_attr(buf, daemon_attr::MCAST_TTL, &[t]);
+    }
+    // The group comes last, as libipvs 1.31 sends it (golden vector
+    // tests/vectors/start-daemon.nl).
+    match d.mcast_group {
+        // in_addr is network order; in6_addr likewise.
+        Some(IpAddr::V4(a)) => put_attr(buf, daemon_attr::MCAST_GROUP, &a.octets()),
+        Some(IpAddr::V6(a)) => put_attr(buf, daemon_attr::MCAST_GROUP6, &a.octets()),
+        None => {}
     }
     for (ty, p) in &d.unknown {
         put_attr(buf, *ty, p);
@@ -817,11 +819,15 @@ pub mod request {
         put_nested(&mut b, cmd_attr::DAEMON, |n| encode_daemon_body(n, d));
         b
     }
-    /// DEL_DAEMON payload (state + ifname identifies it; ip_vs_genl_del_daemon).
+    /// DEL_DAEMON payload (ip_vs_genl_del_daemon reads the state).
     pub fn daemon_stop(state: DaemonState) -> Vec<u8> {
         let mut b = Vec::new();
+        // The kernel reads only the state; an empty interface name and sync id
+        // 0 follow as libipvs 1.31 sends them (tests/vectors/stop-daemon.nl).
         put_nested(&mut b, cmd_attr::DAEMON, |n| {
-            put_attr(n, daemon_attr::STATE, &state.to_raw().to_ne_bytes())
+            put_attr(n, daemon_attr::STATE, &state.to_raw().to_ne_bytes());
+            put_str(n, daemon_attr::MCAST_IFN, "");
+            put_attr(n, daemon_attr::SYNC_ID, &0u32.to_ne_bytes());
         });
         b
     }
