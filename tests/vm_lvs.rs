@@ -319,6 +319,8 @@ mod director {
                     plan,
                 })
                 .collect(),
+            // Verdicts come from the test itself.
+            checks: Vec::new(),
             sync_daemon: None,
         }
     }
@@ -340,8 +342,9 @@ mod director {
         };
         let (queue, _) = Queue::start(Duration::from_secs(5));
         let client = Client::in_netns(&ns.path()).unwrap();
-        let (director, mut status) = Director::new(source.clone(), options, client, queue).unwrap();
         let (events, rx) = mpsc::channel(16);
+        let (director, mut status) =
+            Director::new(source.clone(), options, client, queue, events.clone()).unwrap();
         let task = tokio::spawn(director.run(rx));
 
         // The first reconcile programs the table and publishes a status.

@@ -6,6 +6,7 @@
 //! reconcile. Effects (IPVS operations, notify scripts) leave through the
 //! LVS runtime and the notify queue. The loop never blocks on I/O itself.
 
+pub mod health;
 pub mod notify;
 pub mod serve;
 
@@ -32,7 +33,7 @@ pub struct DirectorConfig {
     pub virtual_servers: Vec<VirtualServer>,
     /// The checks of every real server, keyed by (virtual server index,
     /// real server index).
-    pub checks: Vec<checks::RealServerChecks<(usize, usize)>>,
+    pub checks: Vec<::checks::RealServerChecks<(usize, usize)>>,
     /// `lvs_sync_daemon`: the VRRP instance it follows and the daemon to
     /// run (its role is set from the instance's state).
     pub sync_daemon: Option<(String, ipvs_sys::Daemon)>,
@@ -48,6 +49,17 @@ pub trait ConfigSource: Send {
 /// An event for the loop.
 #[derive(Debug)]
 pub enum Event {
+    /// One probe finished (status only; no reconcile).
+    Probe {
+        /// The real servers using the probed check.
+        reals: Vec<(usize, usize)>,
+        /// `ok` or the reason it failed.
+        result: String,
+        /// It failed.
+        failed: bool,
+        /// How long it took.
+        latency_ms: f64,
+    },
     /// A checker verdict for real server `real` of virtual server `vs`.
     Check {
         /// Virtual server index.
@@ -107,15 +119,23 @@ pub struct Director<S: ConfigSource> {
     status: Status,
     status_tx: watch::Sender<Arc<Status>>,
     notify: notify::Queue,
+    /// Where the check runner sends its events.
+    events: mpsc::Sender<Event>,
+    checks: Option<health::CheckRunner>,
+    /// Verdicts changed since the last reconcile.
+    dirty: bool,
 }
 
 impl<S: ConfigSource> Director<S> {
-    /// Loads the configuration and prepares the LVS runtime over `client`.
+    /// Loads the configuration and prepares the LVS runtime over `client`;
+    /// the checkers will report on `events`, the receiving end of which
+    /// goes to [`Director::run`].
     pub fn new(
         mut source: S,
         options: Options,
         client: ipvs_sys::Client,
         notify: notify::Queue,
+        events: mpsc::Sender<Event>,
     ) -> Result<(Self, watch::Receiver<Arc<Status>>), DaemonError> {
         let config = source.load().map_err(DaemonError::Config)?;
         let (lvs, effects) = LvsRuntime::new(config.virtual_servers.clone(), client);
@@ -129,28 +149,43 @@ impl<S: ConfigSource> Director<S> {
             status: Status::default(),
             status_tx,
             notify,
+            events,
+            checks: None,
+            dirty: false,
         };
         d.run_effects(effects);
         Ok((d, status_rx))
     }
 
     /// Runs until a shutdown event (or every sender is gone).
+    /// Events that arrive together (many verdicts at once) are handled as
+    /// one batch followed by one reconcile.
     pub async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), DaemonError> {
         self.reconcile().await?;
+        self.checks = Some(health::CheckRunner::start(
+            self.config.checks.clone(),
+            self.events.clone(),
+        ));
         let mut tick = tokio::time::interval(self.options.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; we just reconciled
-        loop {
+        'outer: loop {
             tokio::select! {
-                event = events.recv() => match event {
-                    None | Some(Event::Shutdown) => break,
-                    Some(event) => self.handle(event).await,
-                },
-                _ = tick.tick() => {
-                    if let Err(e) = self.reconcile().await {
-                        tracing::error!(error = %e, "periodic reconcile failed");
+                event = events.recv() => {
+                    let mut next = event;
+                    loop {
+                        match next {
+                            None | Some(Event::Shutdown) => break 'outer,
+                            Some(event) => self.handle(event).await,
+                        }
+                        match events.try_recv() {
+                            Ok(event) => next = Some(event),
+                            Err(_) => break,
+                        }
                     }
+                    self.reconcile_if_dirty().await;
                 }
+                _ = tick.tick() => self.reconcile_logged().await,
             }
         }
         self.shutdown().await
@@ -165,11 +200,27 @@ impl<S: ConfigSource> Director<S> {
                 last,
             } => {
                 if let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real)) {
-                    *slot = last;
+                    slot.result = last.result;
+                    slot.latency_ms = last.latency_ms;
+                    slot.failures += last.failures;
                 }
                 let effects = self.lvs.engine_mut().set_verdict(vs, real, verdict);
                 self.run_effects(effects);
-                self.reconcile_logged().await;
+                self.dirty = true;
+            }
+            Event::Probe {
+                reals,
+                result,
+                failed,
+                latency_ms,
+            } => {
+                for (vs, real) in reals {
+                    if let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real)) {
+                        slot.result = Some(result.clone());
+                        slot.latency_ms = Some(latency_ms);
+                        slot.failures += u64::from(failed);
+                    }
+                }
             }
             Event::VrrpState { instance, master } => {
                 if let Some((follow, daemon)) = &self.config.sync_daemon {
@@ -183,6 +234,8 @@ impl<S: ConfigSource> Director<S> {
                 }
             }
             Event::Control((request, reply)) => {
+                // Answer from the state after every event before this one.
+                self.reconcile_if_dirty().await;
                 let response = match request {
                     Request::Status => Response::Status(self.status.clone()),
                     Request::Reload => self.reload().await,
@@ -209,6 +262,16 @@ impl<S: ConfigSource> Director<S> {
             }
             Ok(config) => {
                 let changes = describe_changes(&self.config, &config);
+                if let Some(runner) = self.checks.take() {
+                    // The new checks start from their initial states: the
+                    // scheduler cannot yet inherit the old states (the
+                    // engine keeps the verdicts, see Engine::reload).
+                    let _ = runner.stop().await;
+                }
+                self.checks = Some(health::CheckRunner::start(
+                    config.checks.clone(),
+                    self.events.clone(),
+                ));
                 let effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
                 self.last_checks = carry_checks(&self.config, &self.last_checks, &config);
                 self.config = config;
@@ -221,6 +284,12 @@ impl<S: ConfigSource> Director<S> {
         }
     }
 
+    async fn reconcile_if_dirty(&mut self) {
+        if self.dirty {
+            self.reconcile_logged().await;
+        }
+    }
+
     async fn reconcile_logged(&mut self) {
         if let Err(e) = self.reconcile().await {
             tracing::error!(error = %e, "reconcile failed");
@@ -228,6 +297,7 @@ impl<S: ConfigSource> Director<S> {
     }
 
     async fn reconcile(&mut self) -> Result<(), RuntimeError> {
+        self.dirty = false;
         let report = self.lvs.reconcile().await?;
         for op in &report.ops {
             tracing::info!(?op, "IPVS");
@@ -258,7 +328,10 @@ impl<S: ConfigSource> Director<S> {
         }
     }
 
-    async fn shutdown(self) -> Result<(), DaemonError> {
+    async fn shutdown(mut self) -> Result<(), DaemonError> {
+        if let Some(runner) = self.checks.take() {
+            let _ = runner.stop().await;
+        }
         let (report, effects) = self.lvs.shutdown(!self.options.dont_release_ipvs).await?;
         for op in &report.ops {
             tracing::info!(?op, "IPVS (shutdown)");
