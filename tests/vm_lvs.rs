@@ -321,7 +321,7 @@ mod director {
                 .collect(),
             // Verdicts come from the test itself.
             checks: Vec::new(),
-            sync_daemon: None,
+            ..DirectorConfig::default()
         }
     }
 

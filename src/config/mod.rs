@@ -63,6 +63,12 @@ pub fn director_config(config: &m::Config) -> Result<DirectorConfig, Vec<String>
             out.virtual_servers.push(server);
         }
     }
+    out.flush_at_start = config.global_defs.lvs_flush;
+    out.flush_on_stop = config.global_defs.other.contains_key("lvs_flush_on_stop");
+    match timeouts(&config.global_defs.lvs_timeouts) {
+        Ok(t) => out.timeouts = t,
+        Err(e) => errors.push(e),
+    }
     match sync_daemon(&config.global_defs.lvs_sync_daemon) {
         Ok(sync) => out.sync_daemon = sync,
         Err(e) => errors.push(e),
@@ -72,6 +78,30 @@ pub fn director_config(config: &m::Config) -> Result<DirectorConfig, Vec<String>
     } else {
         Err(errors)
     }
+}
+
+/// `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (seconds; keepalived.conf(5)).
+fn timeouts(words: &[String]) -> Result<Option<ipvs_sys::Timeouts>, String> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let mut t = ipvs_sys::Timeouts::default();
+    let mut it = words.iter();
+    while let Some(word) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("lvs_timeouts: {word} needs a value"))?;
+        let secs: u32 = value
+            .parse()
+            .map_err(|_| format!("lvs_timeouts: {word} {value}: not a number of seconds"))?;
+        match word.as_str() {
+            "tcp" => t.tcp = secs,
+            "tcpfin" => t.tcp_fin = secs,
+            "udp" => t.udp = secs,
+            _ => return Err(format!("lvs_timeouts: unknown timeout {word}")),
+        }
+    }
+    Ok(Some(t))
 }
 
 /// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N]
@@ -216,6 +246,17 @@ mod tests {
         assert!(sync_daemon(&words("eth1 VI_1 id 300"))
             .unwrap_err()
             .contains("id 300"));
+    }
+
+    #[test]
+    fn global_lvs_settings_are_read() {
+        let d = build("global_defs { lvs_flush lvs_flush_on_stop lvs_timeouts tcp 900 udp 60 }")
+            .unwrap();
+        assert!(d.flush_at_start && d.flush_on_stop);
+        let t = d.timeouts.unwrap();
+        assert_eq!((t.tcp, t.tcp_fin, t.udp), (900, 0, 60));
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert!(timeouts(&words("tcp x")).unwrap_err().contains("tcp x"));
     }
 
     #[test]

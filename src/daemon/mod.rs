@@ -37,6 +37,12 @@ pub struct DirectorConfig {
     /// `lvs_sync_daemon`: the VRRP instance it follows and the daemon to
     /// run (its role is set from the instance's state).
     pub sync_daemon: Option<(String, ipvs_sys::Daemon)>,
+    /// `lvs_flush`: empty the whole IPVS table at start instead of adopting it.
+    pub flush_at_start: bool,
+    /// `lvs_flush_on_stop`: empty the whole table at stop, not only our services.
+    pub flush_on_stop: bool,
+    /// `lvs_timeouts`: tcp, tcpfin, udp (0 = leave as is).
+    pub timeouts: Option<ipvs_sys::Timeouts>,
 }
 
 /// Loads (and re-loads) the configuration; errors are `file:line:col:
@@ -161,6 +167,14 @@ impl<S: ConfigSource> Director<S> {
     /// Events that arrive together (many verdicts at once) are handled as
     /// one batch followed by one reconcile.
     pub async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), DaemonError> {
+        let mut start = Vec::new();
+        if self.config.flush_at_start {
+            start.push(ipvs_sys::Op::Flush);
+        }
+        if let Some(t) = self.config.timeouts {
+            start.push(ipvs_sys::Op::SetTimeouts(t));
+        }
+        self.lvs.apply(start).await?;
         self.reconcile().await?;
         self.checks = Some(health::CheckRunner::start(
             self.config.checks.clone(),
@@ -332,7 +346,14 @@ impl<S: ConfigSource> Director<S> {
         if let Some(runner) = self.checks.take() {
             let _ = runner.stop().await;
         }
-        let (report, effects) = self.lvs.shutdown(!self.options.dont_release_ipvs).await?;
+        let release = !self.options.dont_release_ipvs;
+        let (report, effects) = self
+            .lvs
+            .shutdown(release && !self.config.flush_on_stop)
+            .await?;
+        if release && self.config.flush_on_stop {
+            self.lvs.apply(vec![ipvs_sys::Op::Flush]).await?;
+        }
         for op in &report.ops {
             tracing::info!(?op, "IPVS (shutdown)");
         }

@@ -114,7 +114,8 @@ impl LvsRuntime {
         Ok((self.apply(ops).await?, effects))
     }
 
-    async fn apply(&self, ops: Vec<Op>) -> Result<PassReport, RuntimeError> {
+    /// Applies `ops` in one batch; each failure is logged and reported.
+    pub async fn apply(&self, ops: Vec<Op>) -> Result<PassReport, RuntimeError> {
         if ops.is_empty() {
             return Ok(PassReport::default());
         }
