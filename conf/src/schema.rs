@@ -297,7 +297,6 @@ pub static GLOBAL_DEFS: Block = Block {
         other("enable_dbus"),
         other("dbus_service_name"),
         other("script_security"),
-        other("notify_fifo_script"),
         other("umask"),
         other("startup_script"),
         other("startup_script_timeout"),
@@ -316,7 +315,6 @@ pub static GLOBAL_DEFS: Block = Block {
         other("log_unknown_vrids"),
         other("rs_init_notifies"),
         other("no_checker_emails"),
-        other("vrrp_skip_check_adv_addr"),
         other("data_use_instance"),
         other("vrrp_owner_ignore_adverts"),
         other("local_name"),
@@ -640,6 +638,44 @@ pub static VIRTUAL_SERVER: Block = Block {
         other("delay_before_retry"),
         other("warmup"),
         other("connect_timeout"),
-        other("virtualhost"),
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk(block: &'static Block, seen: &mut Vec<&'static str>) {
+        if seen.contains(&block.name) {
+            return;
+        }
+        seen.push(block.name);
+        let mut names: Vec<&str> = block.keys.iter().map(|k| k.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate keyword in `{}`", block.name);
+        for key in block.keys {
+            match key.kind {
+                Kind::Block(child) | Kind::Blocks(child) | Kind::Checker(child) => {
+                    walk(child, seen)
+                }
+                Kind::Alias(target) => {
+                    assert!(
+                        block
+                            .key(target)
+                            .is_some_and(|t| !matches!(t.kind, Kind::Alias(_))),
+                        "alias `{}` → `{target}`",
+                        key.name
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn keywords_are_unique_per_block_and_aliases_resolve() {
+        walk(&TOP, &mut Vec::new());
+    }
+}
