@@ -24,6 +24,8 @@ pub enum Command {
     Ipvs(crate::cmd::ipvs::IpvsArgs),
     /// Print the MD5 digest of a URL's body, for HTTP_GET `digest` (like keepalived's genhash).
     Genhash(crate::cmd::genhash::GenhashArgs),
+    /// Run the configuration's health checkers and print each real server's verdict.
+    Checks(crate::cmd::checks::ChecksArgs),
     /// Check a configuration file and print its diagnostics (also `lvsd -t [-f FILE]`).
     Check(crate::cmd::check::CheckArgs),
     /// Show the effective configuration.
@@ -39,6 +41,7 @@ impl Cli {
                 Command::Check(args) => crate::cmd::check::run(args),
                 Command::Config(args) => crate::cmd::config::run(args),
                 Command::Genhash(args) => crate::cmd::genhash::run(args),
+                Command::Checks(args) => crate::cmd::checks::run(args),
             },
             None if self.config_test.config_test => crate::cmd::check::run(self.config_test.to_check()),
             None => {
