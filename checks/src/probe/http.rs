@@ -135,10 +135,14 @@ pub fn request_bytes(request: &Request<'_>, target: SocketAddr) -> Vec<u8> {
         HttpProtocol::Http10Close => ("1.0", true),
         HttpProtocol::Http11 => ("1.1", true),
     };
-    let mut text = format!(
-        "GET {} HTTP/{version}\r\nUser-Agent: {USER_AGENT}\r\nHost: {host}\r\n",
+    // An empty path would make an invalid request line (RFC 9112 section 3.2).
+    let path = if request.path.is_empty() {
+        "/"
+    } else {
         request.path
-    );
+    };
+    let mut text =
+        format!("GET {path} HTTP/{version}\r\nUser-Agent: {USER_AGENT}\r\nHost: {host}\r\n");
     if close {
         text.push_str("Connection: close\r\n");
     }
@@ -347,8 +351,10 @@ mod tests {
         assert!(text.starts_with("GET /health HTTP/1.0\r\n"));
         assert!(text.contains("Host: www.example.org\r\nConnection: close\r\n\r\n"));
         req.protocol = HttpProtocol::Http11;
+        req.path = "";
         let text = String::from_utf8(request_bytes(&req, target)).unwrap();
-        assert!(text.starts_with("GET /health HTTP/1.1\r\n") && text.contains("Connection: close"));
+        assert!(text.starts_with("GET / HTTP/1.1\r\n"));
+        assert!(text.contains("Connection: close"));
     }
 
     #[test]

@@ -90,7 +90,10 @@ pub(crate) async fn check(endpoint: &Endpoint, deadline: Deadline) -> Result<(),
     deadline
         .step(Phase::Connect, socket.connect(no_port.target))
         .await?;
-    let sequence = (std::process::id() as u16) ^ 0x5a5a;
+    // A sequence number per probe, so concurrent probes of one target each
+    // recognise their own reply.
+    static NEXT_SEQUENCE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
+    let sequence = NEXT_SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     deadline
         .step(Phase::Request, socket.send(&echo_request(v6, sequence)))
         .await?;
