@@ -30,6 +30,12 @@ pub enum Command {
     Check(crate::cmd::check::CheckArgs),
     /// Show the effective configuration.
     Config(crate::cmd::config::ConfigArgs),
+    /// Run the director daemon in the foreground.
+    Run(crate::cmd::run::RunArgs),
+    /// Show the running daemon's VRRP instances and virtual servers.
+    Status(crate::cmd::status::StatusArgs),
+    /// Make the running daemon reload its configuration; prints the result.
+    Reload(crate::cmd::status::ReloadArgs),
 }
 
 impl Cli {
@@ -41,9 +47,14 @@ impl Cli {
                 Command::Check(args) => crate::cmd::check::run(args),
                 Command::Config(args) => crate::cmd::config::run(args),
                 Command::Genhash(args) => crate::cmd::genhash::run(args),
+                Command::Run(args) => crate::cmd::run::run(args),
+                Command::Status(args) => crate::cmd::status::status(args),
+                Command::Reload(args) => crate::cmd::status::reload(args),
                 Command::Checks(args) => crate::cmd::checks::run(args),
             },
-            None if self.config_test.config_test => crate::cmd::check::run(self.config_test.to_check()),
+            None if self.config_test.config_test => {
+                crate::cmd::check::run(self.config_test.to_check())
+            }
             None => {
                 use clap::CommandFactory;
                 // No subcommand: show the help, as most CLIs do.

@@ -21,10 +21,17 @@ pub struct Source {
 }
 
 impl Source {
+    /// The load options: the config id (default: the short hostname) and strictness.
+    pub fn load_options(&self, strict: bool) -> conf::LoadOptions {
+        conf::LoadOptions {
+            config_id: Some(self.config_id.clone().unwrap_or_else(short_hostname)),
+            strict,
+        }
+    }
+
     /// Loads the file with the given strictness.
     pub fn load(&self, strict: bool) -> conf::Loaded {
-        let options = conf::LoadOptions { config_id: Some(self.config_id.clone().unwrap_or_else(short_hostname)), strict };
-        conf::load(&self.file, &conf::RealFs, &options)
+        conf::load(&self.file, &conf::RealFs, &self.load_options(strict))
     }
 }
 
@@ -56,7 +63,13 @@ impl TestFlags {
     /// The equivalent `lvsd check` arguments.
     pub fn to_check(&self) -> CheckArgs {
         CheckArgs {
-            source: Source { file: self.use_file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)), config_id: None },
+            source: Source {
+                file: self
+                    .use_file
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG)),
+                config_id: None,
+            },
             json: false,
             strict: false,
         }
@@ -66,13 +79,21 @@ impl TestFlags {
 /// The short hostname (up to the first dot), keepalived's default config id.
 pub fn short_hostname() -> String {
     let full = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    full.trim().split('.').next().unwrap_or_default().to_string()
+    full.trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Runs `lvsd check`.
 pub fn run(args: CheckArgs) -> ExitCode {
     let loaded = args.source.load(args.strict);
-    let errors = loaded.diagnostics.iter().filter(|d| d.severity == conf::Severity::Error).count();
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == conf::Severity::Error)
+        .count();
     let warnings = loaded.diagnostics.len() - errors;
     if args.json {
         let report = serde_json::json!({
@@ -81,12 +102,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
             "warnings": warnings,
             "diagnostics": loaded.diagnostics,
         });
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         for diagnostic in &loaded.diagnostics {
             println!("{diagnostic}");
         }
-        eprintln!("{}: {errors} error(s), {warnings} warning(s)", display(&args.source.file));
+        eprintln!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            display(&args.source.file)
+        );
     }
     if errors == 0 {
         ExitCode::SUCCESS

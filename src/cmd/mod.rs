@@ -5,3 +5,5 @@ pub mod checks;
 pub mod config;
 pub mod genhash;
 pub mod ipvs;
+pub mod run;
+pub mod status;

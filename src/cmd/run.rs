@@ -1,0 +1,127 @@
+//! `lvsd run`: the director daemon in the foreground (systemd runs it as a
+//! simple service; it never forks).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::sync::mpsc;
+
+use crate::cmd::check::Source;
+use crate::config::FileSource;
+use crate::control::DEFAULT_SOCKET;
+use crate::daemon::notify::{Queue, DEFAULT_NOTIFY_TIMEOUT};
+use crate::daemon::{serve, Director, Options};
+
+/// `lvsd run` arguments (keepalived's spellings where it has them).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Treat configuration warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run only the health checkers and IPVS (keepalived `-C`/`--check`).
+    #[arg(short = 'C', long = "lvs-only")]
+    pub lvs_only: bool,
+    /// Run only VRRP (keepalived `-P`/`--vrrp`).
+    #[arg(short = 'P', long = "vrrp-only", conflicts_with = "lvs_only")]
+    pub vrrp_only: bool,
+    /// Keep the IPVS services at exit (keepalived `--dont-release-ipvs`).
+    #[arg(short = 'I', long)]
+    pub dont_release_ipvs: bool,
+    /// Control socket path.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    pub control_socket: PathBuf,
+    /// Serve /status and /metrics over HTTP on this address (e.g. 127.0.0.1:9777).
+    #[arg(long)]
+    pub http: Option<SocketAddr>,
+    /// How often the kernel table is re-read and repaired without events
+    /// (the daemon's DEFAULT_RECONCILE_INTERVAL).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub reconcile_interval: Duration,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub fn run(args: RunArgs) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lvsd run: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve_director(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("lvsd run: {message}");
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn serve_director(args: RunArgs) -> Result<(), String> {
+    let path = args.source.file.clone();
+    let options = args.source.load_options(args.strict);
+    // What the configuration asks for decides which parts run.
+    let loaded = conf::load(&path, &conf::RealFs, &options);
+    if loaded.has_errors() {
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == conf::Severity::Error)
+            .map(ToString::to_string)
+            .collect();
+        return Err(errors.join("\n"));
+    }
+    if args.vrrp_only || (!args.lvs_only && !loaded.config.vrrp_instances.is_empty()) {
+        return Err(format!(
+            "{} has {} vrrp_instance block(s), and VRRP is not part of `lvsd run` yet; \
+             run with --lvs-only to run the health checks and IPVS alone",
+            path.display(),
+            loaded.config.vrrp_instances.len()
+        ));
+    }
+    let client =
+        ipvs_sys::Client::new().map_err(|e| format!("IPVS: {e} (is the ip_vs module loaded?)"))?;
+    let (queue, _) = Queue::start(DEFAULT_NOTIFY_TIMEOUT);
+    let (events, rx) = mpsc::channel(1024);
+    let director_options = Options {
+        dont_release_ipvs: args.dont_release_ipvs,
+        reconcile_interval: args.reconcile_interval,
+        config_path: path.clone(),
+    };
+    let source = FileSource { path, options };
+    let (director, status) = Director::new(source, director_options, client, queue, events.clone())
+        .map_err(|e| e.to_string())?;
+    serve::forward_signals(events.clone()).map_err(|e| e.to_string())?;
+    serve::control_socket(&args.control_socket, events.clone()).map_err(|e| e.to_string())?;
+    if let Some(addr) = args.http {
+        let bound = serve::http_endpoint(addr, status)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(%bound, "HTTP status endpoint");
+    }
+    drop(events);
+    tracing::info!(socket = %args.control_socket.display(), "lvsd running");
+    let result = director.run(rx).await.map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&args.control_socket);
+    result
+}

@@ -1,0 +1,195 @@
+//! `lvsd run` end to end in the real kernel (inside the VM; feature
+//! `vm-tests`): the lvsd binary runs in a director namespace, checks real
+//! TCP servers in a real-server namespace, programs IPVS, answers
+//! `lvsd status` and `lvsd reload`, serves /metrics, and releases its
+//! services on SIGTERM. ipvsadm is the judge of the kernel table.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use integration::netns::{veth, Netns};
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+fn config(weight: u32) -> String {
+    format!(
+        "global_defs {{ router_id vm-run }}
+virtual_server 10.0.0.3 80 {{
+    delay_loop 1
+    lvs_sched rr
+    lvs_method DR
+    real_server 10.0.1.1 80 {{
+        weight {weight}
+        TCP_CHECK {{ connect_timeout 1 retry 0 }}
+    }}
+    real_server 10.0.1.2 80 {{
+        TCP_CHECK {{ connect_timeout 1 retry 0 }}
+    }}
+}}
+"
+    )
+}
+
+fn lvsd(args: &[&str]) -> Output {
+    Command::new(LVSD).args(args).output().unwrap()
+}
+
+fn status_json(socket: &Path) -> Option<serde_json::Value> {
+    let out = lvsd(&["status", "--json", "--socket", socket.to_str().unwrap()]);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Waits (polling the external daemon) until `cond` holds; fails with `what`.
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn healthy(status: &serde_json::Value, real: usize) -> bool {
+    status["virtual_servers"][0]["real_servers"][real]["healthy"] == true
+}
+
+/// A TCP server on `addr` inside `ns` until dropped. It never accepts: the
+/// kernel completes the checkers' handshakes into the backlog, which is all
+/// TCP_CHECK needs, and dropping the listener makes connects fail at once.
+fn server(ns: &Netns, addr: &str) -> TcpListener {
+    ns.enter(|| TcpListener::bind(addr)).unwrap().unwrap()
+}
+
+#[test]
+fn lvsd_run_checks_programs_reloads_and_releases() {
+    let director = Netns::new("run-dir").unwrap();
+    let reals = Netns::new("run-rs").unwrap();
+    veth(&director, "eth0", &reals, "eth0").unwrap();
+    director.addr("eth0", "10.0.1.254/24").unwrap();
+    reals.addr("eth0", "10.0.1.1/24").unwrap();
+    reals.addr("eth0", "10.0.1.2/24").unwrap();
+    director.ip(&["link", "set", "lo", "up"]).unwrap();
+    let _up = server(&reals, "10.0.1.1:80");
+
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    let socket = dir.path().join("lvsd.sock");
+    std::fs::write(&conf, config(2)).unwrap();
+    let mut daemon = director
+        .spawn(&[
+            LVSD,
+            "run",
+            "--lvs-only",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:19777",
+            "--reconcile-interval",
+            "500ms",
+        ])
+        .unwrap();
+
+    // 10.0.1.1 answers, 10.0.1.2 refuses: one in, one out.
+    wait_for("the first verdicts", || {
+        status_json(&socket).is_some_and(|s| healthy(&s, 0) && !healthy(&s, 1))
+    });
+    let listing = director.sh("ipvsadm -Ln").unwrap();
+    assert!(listing.contains("TCP  10.0.0.3:80 rr"), "{listing}");
+    assert!(
+        listing.contains("  -> 10.0.1.1:80                  Route   2"),
+        "{listing}"
+    );
+    assert!(!listing.contains("10.0.1.2:80"), "{listing}");
+    let s = status_json(&socket).unwrap();
+    assert_eq!(
+        s["virtual_servers"][0]["real_servers"][1]["last_check"],
+        "connection refused"
+    );
+
+    // The second server comes up: it is added.
+    let second = server(&reals, "10.0.1.2:80");
+    wait_for("10.0.1.2 up", || {
+        status_json(&socket).is_some_and(|s| healthy(&s, 1))
+    });
+    assert!(director
+        .sh("ipvsadm -Ln")
+        .unwrap()
+        .contains("  -> 10.0.1.2:80"));
+
+    // /metrics, inside the director's namespace.
+    let metrics = director
+        .enter(|| {
+            let mut c = TcpStream::connect("127.0.0.1:19777").unwrap();
+            c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+            let mut body = String::new();
+            c.read_to_string(&mut body).unwrap();
+            body
+        })
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "lvsd_real_server_up{service=\"TCP 10.0.0.3:80\",real_server=\"10.0.1.2:80\"} 1"
+        ),
+        "{metrics}"
+    );
+
+    // It goes away again: removed.
+    drop(second);
+    wait_for("10.0.1.2 down", || {
+        status_json(&socket).is_some_and(|s| !healthy(&s, 1))
+    });
+    assert!(!director.sh("ipvsadm -Ln").unwrap().contains("10.0.1.2:80"));
+
+    // A broken file is refused with its place; nothing changes.
+    std::fs::write(&conf, "virtual_server 10.0.0.3 80 {\n  lvs_sched rr\n").unwrap();
+    let before = director.sh("ipvsadm -Ln").unwrap();
+    let out = lvsd(&["reload", "--socket", socket.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keepalived.conf:"), "{stderr}");
+    assert_eq!(director.sh("ipvsadm -Ln").unwrap(), before);
+
+    // A valid change is applied in place; the failed server stays out.
+    std::fs::write(&conf, config(5)).unwrap();
+    let out = lvsd(&["reload", "--socket", socket.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("virtual server TCP 10.0.0.3:80: changed"),
+        "{stdout}"
+    );
+    let listing = director.sh("ipvsadm -Ln").unwrap();
+    assert!(
+        listing.contains("  -> 10.0.1.1:80                  Route   5"),
+        "{listing}"
+    );
+
+    // A hand deletion is repaired by the periodic pass.
+    director
+        .sh("ipvsadm -d -t 10.0.0.3:80 -r 10.0.1.1:80")
+        .unwrap();
+    wait_for("the repair", || {
+        director
+            .sh("ipvsadm -Ln")
+            .unwrap()
+            .contains("  -> 10.0.1.1:80")
+    });
+
+    // SIGTERM: the daemon removes what it programmed and exits 0.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = daemon.child().wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!director.sh("ipvsadm -Ln").unwrap().contains("TCP"));
+}
