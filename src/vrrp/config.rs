@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::packet::{Family, Version};
+use super::track::ScriptConfig;
 
 /// `state` in `vrrp_instance`. keepalived 2.2.7 starts a `MASTER` instance in
 /// BACKUP too and waits the master-down interval (seen in the captures), so
@@ -120,6 +121,8 @@ pub struct InstanceConfig {
     pub vips: Vec<VirtualAddress>,
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
+    /// The `vrrp_script` definitions named in `track_scripts`.
+    pub scripts: Vec<ScriptConfig>,
     pub track_files: Vec<TrackedFile>,
     /// Delay before the second gratuitous burst after becoming master; default 5 s.
     pub garp_master_delay: Duration,
@@ -161,6 +164,7 @@ impl InstanceConfig {
             vips: Vec::new(),
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
+            scripts: Vec::new(),
             track_files: Vec::new(),
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,

@@ -25,6 +25,10 @@ use super::packet::{
     decode_ipv4, Advert, Auth, DecodeError, Endpoints, Family, IPPROTO_VRRP, VRRP_GROUP_V4,
     VRRP_TOS, VRRP_TTL,
 };
+use super::track::{file_task, script_task, split_command};
+
+/// How often a `track_file` is read (keepalived uses inotify).
+const TRACK_FILE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Errors that stop an instance.
 #[derive(Debug, thiserror::Error)]
@@ -84,37 +88,6 @@ pub struct InstanceHandle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct NotifyJob {
     argv: Vec<String>,
-}
-
-/// Splits a notify command line on whitespace, honouring double quotes
-/// (keepalived's own splitting; no shell is involved).
-fn split_command(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut current));
-                    any = false;
-                }
-            }
-            c => {
-                current.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(current);
-    }
-    out
 }
 
 /// The notify jobs for one transition, in keepalived's order: the
@@ -426,6 +399,22 @@ pub async fn run(
         .iter()
         .map(|t| t.name.clone())
         .collect();
+    // vrrp_script and track_file run in their own tasks and only send events.
+    let (track_tx, mut track_rx) = mpsc::unbounded_channel();
+    let mut trackers = Vec::new();
+    for script in &config.scripts {
+        if config.track_scripts.iter().any(|t| t.name == script.name) {
+            trackers.push(tokio::spawn(script_task(script.clone(), track_tx.clone())));
+        }
+    }
+    for file in &config.track_files {
+        trackers.push(tokio::spawn(file_task(
+            file.path.clone(),
+            TRACK_FILE_POLL,
+            track_tx.clone(),
+        )));
+    }
+    drop(track_tx);
     let mut machine = Machine::new(config.clone(), IpAddr::V4(edge.primary));
     // Leftovers of a crashed run are removed before starting (lvsd run).
     edge.set_vips(false);
@@ -477,7 +466,14 @@ pub async fn run(
             }
             guard = links.readable() => {
                 let Ok(mut guard) = guard else { continue };
-                if let Ok(Ok(messages)) = guard.try_io(|fd| fd.get_ref().receive().map_err(io::Error::other)) {
+                let received = guard.try_io(|fd| {
+                    fd.get_ref().receive().map_err(|e| match e {
+                        // EAGAIN must reach tokio as WouldBlock to clear readiness.
+                        NetlinkError::Socket(errno) => io::Error::from(errno),
+                        other => io::Error::other(other),
+                    })
+                });
+                if let Ok(Ok(messages)) = received {
                     for message in messages {
                         if let RouteMessage::Link(link) = message {
                             if tracked.contains(&link.name) {
@@ -491,12 +487,19 @@ pub async fn run(
                     }
                 }
             }
+            Some(event) = track_rx.recv() => {
+                let actions = machine.handle(event, std::time::Instant::now());
+                edge.execute(actions);
+            }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     break;
                 }
             }
         }
+    }
+    for tracker in trackers {
+        tracker.abort();
     }
     let actions = machine.handle(Event::Shutdown, std::time::Instant::now());
     edge.execute(actions);

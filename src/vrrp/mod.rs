@@ -6,6 +6,7 @@
 //! - [`machine`]: the per-instance state machine, `(state, event, now) -> actions`.
 //! - [`sync_group`]: `vrrp_sync_group` coordination across instances.
 //! - [`instance`]: the tokio edge of one instance (sockets, VIPs, GARP, notify).
+//! - [`track`]: vrrp_script runner and track_file watcher.
 //! - [`netlink`]: rtnetlink messages for VIPs and link events.
 
 pub mod config;
@@ -16,3 +17,4 @@ pub mod machine;
 pub mod netlink;
 pub mod packet;
 pub mod sync_group;
+pub mod track;
