@@ -23,12 +23,21 @@ const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 const BATCH_BYTES: usize = 32 * 1024;
 /// Receive buffer size (a dump part is at most ~a page; be generous).
 const RECV_BYTES: usize = 64 * 1024;
+/// [`Client::table`] fetches destinations over parallel sockets from this
+/// many services on (one dump per service is the kernel's only way).
+const PARALLEL_MIN_SERVICES: usize = 64;
+/// At most this many sockets dump destinations at once.
+const MAX_DUMP_WORKERS: usize = 4;
 
 /// A connection to the kernel's IPVS generic-netlink family.
 pub struct Client {
     sock: NlSocket,
     family: u16,
     seq: u32,
+    /// The network namespace the socket lives in, for helper sockets.
+    netns: Option<std::os::fd::OwnedFd>,
+    /// Receive buffer, reused.
+    rbuf: Vec<u8>,
 }
 
 impl std::fmt::Debug for Client {
@@ -68,7 +77,10 @@ impl Client {
     /// Connects in the calling thread's network namespace and resolves "IPVS".
     pub fn new() -> Result<Client, Error> {
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
-        Client::from_socket(sock)
+        let netns = std::fs::File::open("/proc/thread-self/ns/net")
+            .ok()
+            .map(Into::into);
+        Client::from_socket(sock, netns)
     }
 
     /// Connects inside the network namespace at `path` (e.g. `/run/netns/NAME`).
@@ -81,6 +93,7 @@ impl Client {
 
     /// Connects inside the network namespace referred to by `fd`.
     pub fn in_netns_fd(fd: std::os::fd::OwnedFd) -> Result<Client, Error> {
+        let netns = fd.try_clone().ok();
         let sock = std::thread::spawn(move || -> Result<NlSocket, Error> {
             nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)
                 .map_err(|e| Error::Io(e.into()))?;
@@ -88,15 +101,17 @@ impl Client {
         })
         .join()
         .map_err(|_| Error::Invalid("namespace thread panicked".into()))??;
-        Client::from_socket(sock)
+        Client::from_socket(sock, netns)
     }
 
-    fn from_socket(sock: NlSocket) -> Result<Client, Error> {
+    fn from_socket(sock: NlSocket, netns: Option<std::os::fd::OwnedFd>) -> Result<Client, Error> {
         let _ = sock.set_recv_buffer_size(1 << 20);
         let mut c = Client {
             sock,
             family: GENL_ID_CTRL,
             seq: 0,
+            netns,
+            rbuf: vec![0u8; RECV_BYTES],
         };
         let mut payload = Vec::new();
         let mut name = codec::GENL_NAME.as_bytes().to_vec();
@@ -148,10 +163,9 @@ impl Client {
         (seq, m.encode())
     }
 
-    fn recv_messages(&self) -> Result<Vec<NlMessage>, Error> {
-        let mut buf = vec![0u8; RECV_BYTES];
-        let (n, _) = self.sock.recv(&mut buf[..], Msg::empty())?;
-        Ok(codec::decode_messages(&buf[..n.min(buf.len())])?)
+    fn recv_messages(&mut self) -> Result<Vec<NlMessage>, Error> {
+        let (n, _) = self.sock.recv(&mut self.rbuf[..], Msg::empty())?;
+        Ok(codec::decode_messages(&self.rbuf[..n.min(RECV_BYTES)])?)
     }
 
     /// Sends one request and collects its replies. `Err(Err(errno))` is a kernel error.
@@ -257,6 +271,57 @@ impl Client {
         r.iter()
             .map(|m| codec::decode_dest_msg(&m.payload, key.family()).map_err(Error::from))
             .collect()
+    }
+
+    /// The whole table: every service with its destinations, in kernel order.
+    /// The kernel dumps destinations one service at a time, each dump two
+    /// round trips; for large tables several sockets in the same namespace
+    /// dump in parallel threads.
+    pub fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
+        let services = self.services()?;
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_DUMP_WORKERS);
+        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
+        let dests = match &self.netns {
+            Some(fd) if workers > 1 && keys.len() >= PARALLEL_MIN_SERVICES => {
+                let chunk = keys.len().div_ceil(workers);
+                let fds = keys
+                    .chunks(chunk)
+                    .skip(1)
+                    .map(|_| fd.try_clone())
+                    .collect::<Result<Vec<_>, _>>()?;
+                std::thread::scope(|scope| {
+                    let helpers: Vec<_> = keys
+                        .chunks(chunk)
+                        .skip(1)
+                        .zip(fds)
+                        .map(|(part, fd)| {
+                            scope.spawn(move || -> Result<Vec<Vec<Dest>>, Error> {
+                                let mut c = Client::in_netns_fd(fd)?;
+                                part.iter().map(|k| c.dests(k)).collect()
+                            })
+                        })
+                        .collect();
+                    let mut all: Vec<Vec<Dest>> = keys[..chunk.min(keys.len())]
+                        .iter()
+                        .map(|k| self.dests(k))
+                        .collect::<Result<_, _>>()?;
+                    for h in helpers {
+                        let part = h
+                            .join()
+                            .map_err(|_| Error::Invalid("dump thread panicked".into()))??;
+                        all.extend(part);
+                    }
+                    Ok::<_, Error>(all)
+                })?
+            }
+            _ => keys
+                .iter()
+                .map(|k| self.dests(k))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(services.into_iter().zip(dests).collect())
     }
 
     /// Running sync daemons (dump).

@@ -462,3 +462,27 @@ fn traffic_counters_list_like_ipvsadm() {
         .ipvsadm(&["-Ln", "--stats"])
         .contains(&format!("{:<33}{:>9}{:>9}", "TCP  192.168.50.1:80", 0, 0)));
 }
+
+/// A table large enough for `Client::table` to dump destinations over
+/// parallel sockets reads back the same as one dump per service, and as ipvsadm.
+#[test]
+fn large_table_dumps_in_parallel_like_one_by_one() {
+    let ns = Ns::new("large");
+    let mut c = ns.client();
+    let mut rules = String::new();
+    for s in 0..300u32 {
+        let vip = format!("10.3.{}.{}:80", s / 250, s % 250);
+        rules.push_str(&format!("-A -t {vip} -s wlc\n"));
+        for d in 1..=3 {
+            rules.push_str(&format!(
+                "-a -t {vip} -r 10.4.{}.{d}:8080 -m -w {d}\n",
+                s % 250
+            ));
+        }
+    }
+    apply_rules(&mut c, &rules);
+    let parallel = c.table().unwrap();
+    assert_eq!(parallel.len(), 300);
+    assert_eq!(parallel, table(&mut c));
+    assert_eq!(format::save(&parallel), ns.ipvsadm(&["-S", "-n"]));
+}

@@ -129,13 +129,7 @@ impl ListArgs {
 }
 
 fn table(client: &mut Client) -> Result<Vec<ServiceEntry>, ipvs_sys::Error> {
-    let services = client.services()?;
-    let mut out = Vec::with_capacity(services.len());
-    for s in services {
-        let dests = client.dests(&s.key)?;
-        out.push((s, dests));
-    }
-    Ok(out)
+    client.table()
 }
 
 fn run_inner(args: IpvsArgs) -> Result<(), String> {
