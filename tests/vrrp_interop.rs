@@ -159,3 +159,60 @@ fn lvsd_pair_elects_and_fails_over_v2() {
     assert!(!has_vip(&p.ka_ns));
     drop(p.lan);
 }
+
+#[test]
+fn ipv6_v3_election_and_takeovers_with_keepalived() {
+    let p = pair("vrrp-v6");
+    add_ipv6(&p);
+    let ka = start_keepalived(&p.ka_ns, p.dir.path(), &keepalived_conf_v6(100));
+    let lvsd = LvsdNode::start(&p.lvsd_ns, lvsd_config_v6(150));
+    wait_for("lvsd master", Duration::from_secs(5), || {
+        lvsd.state() == State::Master
+    });
+    wait_for("VIP6 on lvsd", Duration::from_secs(1), || {
+        has_vip6(&p.lvsd_ns)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !has_vip6(&p.ka_ns),
+        "keepalived holds the VIP while lvsd is master"
+    );
+    assert!(
+        lvsd.handle.counters.dropped().is_empty(),
+        "{:?}",
+        lvsd.handle.counters.dropped()
+    );
+    p.client
+        .exec(&["ping", "-6", "-c", "1", "-W", "1", VIP6])
+        .expect("ping VIP6");
+    assert_eq!(
+        client_neighbour6(&p.client),
+        Some(mac_of(&p.lvsd_ns, "eth0"))
+    );
+    // Graceful stop: keepalived takes over within its skew time.
+    lvsd.stop();
+    assert!(!has_vip6(&p.lvsd_ns));
+    let took = wait_for("keepalived takeover", Duration::from_secs(2), || {
+        has_vip6(&p.ka_ns)
+    });
+    assert!(took < Duration::from_millis(500), "takeover took {took:?}");
+    // lvsd as backup; keepalived killed: lvsd takes over, its unsolicited
+    // NAs move the client's neighbour entry.
+    let lvsd = LvsdNode::start(&p.lvsd_ns, lvsd_config_v6(50));
+    p.client
+        .exec(&["ping", "-6", "-c", "1", "-W", "1", VIP6])
+        .expect("ping VIP6");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lvsd.state(), State::Backup);
+    signal_keepalived(&p.ka_ns, "-KILL");
+    drop(ka);
+    let took = wait_for("lvsd takeover", Duration::from_secs(2), || {
+        has_vip6(&p.lvsd_ns)
+    });
+    assert!(took < Duration::from_millis(1000), "takeover took {took:?}");
+    let lvsd_mac = mac_of(&p.lvsd_ns, "eth0");
+    wait_for("client neighbour updated", Duration::from_secs(1), || {
+        client_neighbour6(&p.client).as_ref() == Some(&lvsd_mac)
+    });
+    lvsd.stop();
+}

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -17,13 +18,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant as TokioInstant;
 
 use super::config::InstanceConfig;
-use super::frames::{gratuitous_arp, Mac};
+use super::frames::{gratuitous_arp, unsolicited_na, Mac};
 use super::link_socket::{register_async, LinkSocket};
 use super::machine::{Action, Event, Machine, NotifyKind, State};
 use super::netlink::{NetlinkError, RouteMessage, RouteSocket, RTMGRP_LINK};
 use super::packet::{
     decode_ipv4, Advert, Auth, DecodeError, Endpoints, Family, IPPROTO_VRRP, VRRP_GROUP_V4,
-    VRRP_TOS, VRRP_TTL,
+    VRRP_GROUP_V6, VRRP_TOS, VRRP_TTL,
 };
 use super::track::{file_task, script_task, split_command};
 
@@ -41,8 +42,8 @@ pub enum InstanceError {
     NoInterface(String),
     #[error("interface {0} has no IPv4 address and no unicast_src_ip is set")]
     NoPrimaryAddress(String),
-    #[error("IPv6 instances are not supported by the I/O edge yet")]
-    Ipv6Unsupported,
+    #[error("interface {0} has no IPv6 link-local address")]
+    NoLinkLocal(String),
 }
 
 /// Counters of dropped packets by reason (codec errors and machine rejects).
@@ -156,7 +157,7 @@ async fn notify_executor(
 
 struct Edge {
     config: InstanceConfig,
-    primary: Ipv4Addr,
+    primary: IpAddr,
     mac: Mac,
     ifindex: u32,
     send_socket: Socket,
@@ -189,7 +190,7 @@ impl Edge {
                 .vips
                 .iter()
                 .map(|v| v.address)
-                .filter(IpAddr::is_ipv4)
+                .filter(|a| a.is_ipv4() == (self.config.family == Family::Ipv4))
                 .collect(),
         }
     }
@@ -198,7 +199,10 @@ impl Edge {
         if self.config.is_unicast() {
             self.config.unicast_peers.clone()
         } else {
-            vec![IpAddr::V4(VRRP_GROUP_V4)]
+            match self.config.family {
+                Family::Ipv4 => vec![IpAddr::V4(VRRP_GROUP_V4)],
+                Family::Ipv6 => vec![IpAddr::V6(VRRP_GROUP_V6)],
+            }
         }
     }
 
@@ -208,7 +212,7 @@ impl Edge {
             // The v3 pseudo-header carries the real destination: the group,
             // or the peer in unicast (as keepalived ≥ 1.3.6 does).
             let message = advert.encode(Endpoints {
-                source: IpAddr::V4(self.primary),
+                source: self.primary,
                 destination,
             });
             let to = SockAddr::from(SocketAddr::new(destination, 0));
@@ -242,10 +246,13 @@ impl Edge {
     fn send_gratuitous(&self, repeat: u32) {
         for _ in 0..repeat {
             for vip in &self.config.vips {
-                if let IpAddr::V4(address) = vip.address {
-                    if let Err(e) = self.link.send(&gratuitous_arp(self.mac, address)) {
-                        tracing::warn!("{}: gratuitous ARP: {e}", self.config.name);
-                    }
+                // RFC 5798 §6.4.2: gratuitous ARP (IPv4) or unsolicited NA (IPv6).
+                let frame = match vip.address {
+                    IpAddr::V4(address) => gratuitous_arp(self.mac, address),
+                    IpAddr::V6(address) => unsolicited_na(self.mac, address),
+                };
+                if let Err(e) = self.link.send(&frame) {
+                    tracing::warn!("{}: gratuitous ARP / NA: {e}", self.config.name);
                 }
             }
         }
@@ -286,16 +293,71 @@ impl Edge {
     }
 }
 
-/// Opens everything an IPv4 instance needs in the current network namespace.
+/// The receiving end: a raw socket, and for IPv6 the address adverts are
+/// sent to (multicast group, or our own address in unicast).
+struct Receiver {
+    socket: Socket,
+    family: Family,
+    destination: IpAddr,
+}
+
+impl AsRawFd for Receiver {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl Receiver {
+    /// Reads one packet: the source and the advert, or why it was rejected.
+    fn receive(&self, buf: &mut [u8]) -> io::Result<Result<(IpAddr, Advert), DecodeError>> {
+        match self.family {
+            Family::Ipv4 => {
+                let n = (&self.socket).read(buf)?;
+                Ok(decode_ipv4(&buf[..n]).map(|(h, a)| (IpAddr::V4(h.source), a)))
+            }
+            Family::Ipv6 => {
+                use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn6};
+                let (n, hop_limit, source) = {
+                    let mut iov = [io::IoSliceMut::new(buf)];
+                    let mut space = nix::cmsg_space!(nix::libc::c_int);
+                    let msg = recvmsg::<SockaddrIn6>(
+                        self.socket.as_raw_fd(),
+                        &mut iov,
+                        Some(&mut space),
+                        MsgFlags::empty(),
+                    )?;
+                    let hop_limit = msg.cmsgs()?.find_map(|c| match c {
+                        ControlMessageOwned::Ipv6HopLimit(h) => Some(h),
+                        _ => None,
+                    });
+                    (msg.bytes, hop_limit, msg.address.map(|a| a.ip()))
+                };
+                let Some(source) = source else {
+                    return Ok(Err(DecodeError::Truncated { needed: 1, got: 0 }));
+                };
+                // RFC 5798 §7.1: the hop limit must be 255.
+                let hop_limit = hop_limit.unwrap_or(0);
+                if hop_limit != i32::from(VRRP_TTL) {
+                    return Ok(Err(DecodeError::Ttl(u8::try_from(hop_limit).unwrap_or(0))));
+                }
+                let endpoints = Endpoints {
+                    source: IpAddr::V6(source),
+                    destination: self.destination,
+                };
+                Ok(Advert::decode(&buf[..n], Family::Ipv6, endpoints)
+                    .map(|a| (IpAddr::V6(source), a)))
+            }
+        }
+    }
+}
+
+/// Opens everything an instance needs in the current network namespace.
 fn open_edge(
     config: &InstanceConfig,
     counters: Arc<Counters>,
     state: watch::Sender<State>,
     notify: mpsc::UnboundedSender<(Option<PathBuf>, String, Vec<NotifyJob>)>,
-) -> Result<(Edge, Socket), InstanceError> {
-    if config.family == Family::Ipv6 {
-        return Err(InstanceError::Ipv6Unsupported);
-    }
+) -> Result<(Edge, Receiver), InstanceError> {
     let mut route = RouteSocket::open(0, false)?;
     let link = route
         .links()?
@@ -303,57 +365,110 @@ fn open_edge(
         .find(|l| l.name == config.interface)
         .ok_or_else(|| InstanceError::NoInterface(config.interface.clone()))?;
     let vips: Vec<IpAddr> = config.vips.iter().map(|v| v.address).collect();
-    let primary = match config.unicast_src {
-        Some(IpAddr::V4(a)) => a,
-        _ => route
-            .addresses()?
-            .into_iter()
-            .filter(|a| a.ifindex == link.ifindex && !vips.contains(&a.address))
-            .find_map(|a| match a.address {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            })
+    let addresses = route.addresses()?;
+    let own = addresses
+        .iter()
+        .filter(|a| a.ifindex == link.ifindex && !vips.contains(&a.address))
+        .map(|a| a.address);
+    let primary = match (config.family, config.unicast_src) {
+        (_, Some(src)) => src,
+        (Family::Ipv4, None) => own
+            .clone()
+            .find(IpAddr::is_ipv4)
             .ok_or_else(|| InstanceError::NoPrimaryAddress(config.interface.clone()))?,
+        // RFC 5798 §5.1.2.2: IPv6 adverts come from the link-local address.
+        (Family::Ipv6, None) => own
+            .clone()
+            .find(|a| matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
+            .ok_or_else(|| InstanceError::NoLinkLocal(config.interface.clone()))?,
     };
     let protocol = Some(Protocol::from(i32::from(IPPROTO_VRRP)));
-    let send_socket =
-        Socket::new(Domain::IPV4, Type::RAW, protocol).map_err(io_err("raw socket"))?;
+    let domain = match config.family {
+        Family::Ipv4 => Domain::IPV4,
+        Family::Ipv6 => Domain::IPV6,
+    };
+    let send_socket = Socket::new(domain, Type::RAW, protocol).map_err(io_err("raw socket"))?;
     send_socket
         .bind_device(Some(config.interface.as_bytes()))
         .map_err(io_err("SO_BINDTODEVICE"))?;
-    send_socket
-        .bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(primary), 0)))
-        .map_err(io_err("bind"))?;
-    // RFC 3768 §7.1 / RFC 5798 §5.1.1.3: TTL 255 for multicast and unicast.
-    send_socket
-        .set_ttl_v4(u32::from(VRRP_TTL))
-        .map_err(io_err("IP_TTL"))?;
-    send_socket
-        .set_multicast_ttl_v4(u32::from(VRRP_TTL))
-        .map_err(io_err("IP_MULTICAST_TTL"))?;
-    send_socket
-        .set_multicast_loop_v4(false)
-        .map_err(io_err("IP_MULTICAST_LOOP"))?;
-    send_socket
-        .set_multicast_if_v4(&primary)
-        .map_err(io_err("IP_MULTICAST_IF"))?;
-    send_socket
-        .set_tos_v4(u32::from(VRRP_TOS))
-        .map_err(io_err("IP_TOS"))?;
-
-    let recv_socket =
-        Socket::new(Domain::IPV4, Type::RAW, protocol).map_err(io_err("raw socket"))?;
+    let recv_socket = Socket::new(domain, Type::RAW, protocol).map_err(io_err("raw socket"))?;
     recv_socket
         .bind_device(Some(config.interface.as_bytes()))
         .map_err(io_err("SO_BINDTODEVICE"))?;
-    if !config.is_unicast() {
-        recv_socket
-            .join_multicast_v4_n(
-                &VRRP_GROUP_V4,
-                &InterfaceIndexOrAddress::Index(link.ifindex),
+    let hops = u32::from(VRRP_TTL);
+    let destination = match (config.family, primary) {
+        (Family::Ipv4, IpAddr::V4(primary4)) => {
+            send_socket
+                .bind(&SockAddr::from(SocketAddr::new(primary, 0)))
+                .map_err(io_err("bind"))?;
+            // RFC 3768 §7.1 / RFC 5798 §5.1.1.3: TTL 255 for multicast and unicast.
+            send_socket.set_ttl_v4(hops).map_err(io_err("IP_TTL"))?;
+            send_socket
+                .set_multicast_ttl_v4(hops)
+                .map_err(io_err("IP_MULTICAST_TTL"))?;
+            send_socket
+                .set_multicast_loop_v4(false)
+                .map_err(io_err("IP_MULTICAST_LOOP"))?;
+            send_socket
+                .set_multicast_if_v4(&primary4)
+                .map_err(io_err("IP_MULTICAST_IF"))?;
+            send_socket
+                .set_tos_v4(u32::from(VRRP_TOS))
+                .map_err(io_err("IP_TOS"))?;
+            if !config.is_unicast() {
+                recv_socket
+                    .join_multicast_v4_n(
+                        &VRRP_GROUP_V4,
+                        &InterfaceIndexOrAddress::Index(link.ifindex),
+                    )
+                    .map_err(io_err("IP_ADD_MEMBERSHIP"))?;
+            }
+            IpAddr::V4(VRRP_GROUP_V4)
+        }
+        (Family::Ipv6, IpAddr::V6(primary6)) => {
+            let scope = if primary6.segments()[0] & 0xffc0 == 0xfe80 {
+                link.ifindex
+            } else {
+                0
+            };
+            send_socket
+                .bind(&SockAddr::from(std::net::SocketAddrV6::new(
+                    primary6, 0, 0, scope,
+                )))
+                .map_err(io_err("bind"))?;
+            // RFC 5798 §5.1.2.3: hop limit 255.
+            send_socket
+                .set_multicast_hops_v6(hops)
+                .map_err(io_err("IPV6_MULTICAST_HOPS"))?;
+            send_socket
+                .set_unicast_hops_v6(hops)
+                .map_err(io_err("IPV6_UNICAST_HOPS"))?;
+            send_socket
+                .set_multicast_loop_v6(false)
+                .map_err(io_err("IPV6_MULTICAST_LOOP"))?;
+            send_socket
+                .set_multicast_if_v6(link.ifindex)
+                .map_err(io_err("IPV6_MULTICAST_IF"))?;
+            send_socket
+                .set_tclass_v6(u32::from(VRRP_TOS))
+                .map_err(io_err("IPV6_TCLASS"))?;
+            nix::sys::socket::setsockopt(
+                &recv_socket,
+                nix::sys::socket::sockopt::Ipv6RecvHopLimit,
+                &true,
             )
-            .map_err(io_err("IP_ADD_MEMBERSHIP"))?;
-    }
+            .map_err(|e| InstanceError::Io("IPV6_RECVHOPLIMIT", e.into()))?;
+            if config.is_unicast() {
+                primary
+            } else {
+                recv_socket
+                    .join_multicast_v6(&VRRP_GROUP_V6, link.ifindex)
+                    .map_err(io_err("IPV6_JOIN_GROUP"))?;
+                IpAddr::V6(VRRP_GROUP_V6)
+            }
+        }
+        _ => return Err(InstanceError::NoPrimaryAddress(config.interface.clone())),
+    };
     recv_socket
         .set_nonblocking(true)
         .map_err(io_err("O_NONBLOCK"))?;
@@ -370,7 +485,12 @@ fn open_edge(
         counters,
         state,
     };
-    Ok((edge, recv_socket))
+    let receiver = Receiver {
+        socket: recv_socket,
+        family: config.family,
+        destination,
+    };
+    Ok((edge, receiver))
 }
 
 /// Starts an instance in the current thread's network namespace. It runs
@@ -385,8 +505,8 @@ pub async fn run(
     let (state_tx, state_rx) = watch::channel(State::Init);
     let (notify_tx, notify_rx) = mpsc::unbounded_channel();
     let executor = tokio::spawn(notify_executor(notify_rx));
-    let (mut edge, recv_socket) = open_edge(&config, counters.clone(), state_tx, notify_tx)?;
-    let recv = register_async(recv_socket).map_err(io_err("AsyncFd"))?;
+    let (mut edge, receiver) = open_edge(&config, counters.clone(), state_tx, notify_tx)?;
+    let recv = register_async(receiver).map_err(io_err("AsyncFd"))?;
     let links = register_async(RouteSocket::open(RTMGRP_LINK, true)?).map_err(io_err("AsyncFd"))?;
     if let Some(ready) = ready {
         let _ = ready.send(InstanceHandle {
@@ -415,7 +535,7 @@ pub async fn run(
         )));
     }
     drop(track_tx);
-    let mut machine = Machine::new(config.clone(), IpAddr::V4(edge.primary));
+    let mut machine = Machine::new(config.clone(), edge.primary);
     // Leftovers of a crashed run are removed before starting (lvsd run).
     edge.set_vips(false);
     // Tracked interfaces: their current state first, then events.
@@ -446,11 +566,11 @@ pub async fn run(
             }
             guard = recv.readable() => {
                 let Ok(mut guard) = guard else { continue };
-                match guard.try_io(|fd| fd.get_ref().read(&mut buf)) {
-                    Ok(Ok(n)) => {
-                        let actions = match decode_ipv4(&buf[..n]) {
-                            Ok((header, advert)) => machine.handle(
-                                Event::Advert { source: IpAddr::V4(header.source), advert },
+                match guard.try_io(|fd| fd.get_ref().receive(&mut buf)) {
+                    Ok(Ok(received)) => {
+                        let actions = match received {
+                            Ok((source, advert)) => machine.handle(
+                                Event::Advert { source, advert },
                                 std::time::Instant::now(),
                             ),
                             Err(e) => {

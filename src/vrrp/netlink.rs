@@ -30,6 +30,7 @@ const NLM_F_ACK: u16 = 0x4;
 const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const IFA_F_NODAD: u8 = 0x02;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_LABEL: u16 = 3;
@@ -107,7 +108,12 @@ pub fn address_request(add: bool, vip: &VirtualAddress, ifindex: u32, seq: u32) 
         AF_INET6
     });
     buf.push(vip.prefix_len);
-    buf.push(0);
+    // keepalived adds IPv6 VIPs with IFA_F_NODAD: usable at once.
+    buf.push(if vip.address.is_ipv6() {
+        IFA_F_NODAD
+    } else {
+        0
+    });
     buf.push(vip.scope.rt_scope());
     buf.extend_from_slice(&ifindex.to_ne_bytes());
     let raw = address_bytes(vip.address);

@@ -241,3 +241,62 @@ pub fn client_neighbour(client: &Netns) -> Option<String> {
         .and_then(|i| words.get(i + 1))
         .map(|m| m.to_string())
 }
+
+pub const VIP6: &str = "fd00:77::100";
+
+/// Gives the pair's namespaces IPv6 addresses and waits until their
+/// link-local addresses have finished duplicate address detection.
+pub fn add_ipv6(p: &Pair) {
+    for (ns, addr) in [
+        (&p.lvsd_ns, "fd00:77::1/64"),
+        (&p.ka_ns, "fd00:77::2/64"),
+        (&p.client, "fd00:77::10/64"),
+    ] {
+        ns.ip(&["addr", "add", addr, "dev", "eth0", "nodad"])
+            .expect("ipv6 addr");
+    }
+    for ns in [&p.lvsd_ns, &p.ka_ns, &p.client] {
+        wait_for("link-local address", Duration::from_secs(5), || {
+            ns.sh("ip -6 addr show dev eth0 scope link")
+                .is_ok_and(|out| out.contains("fe80::") && !out.contains("tentative"))
+        });
+    }
+}
+
+pub fn keepalived_conf_v6(priority: u8) -> String {
+    format!(
+        "global_defs {{\n    vrrp_version 3\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n    native_ipv6\n    \
+         virtual_router_id 52\n    priority {priority}\n    advert_int 0.1\n    \
+         virtual_ipaddress {{\n        {VIP6}/64\n    }}\n}}\n"
+    )
+}
+
+pub fn lvsd_config_v6(priority: u8) -> InstanceConfig {
+    let mut c = InstanceConfig::new("VI_6", 52, "eth0");
+    c.version = Version::V3;
+    c.family = lvsd::vrrp::packet::Family::Ipv6;
+    c.priority = priority;
+    c.advert_int_cs = 10;
+    let mut vip = VirtualAddress::host(IpAddr::V6(VIP6.parse().expect("vip6")));
+    vip.prefix_len = 64;
+    c.vips = vec![vip];
+    c
+}
+
+pub fn has_vip6(ns: &Netns) -> bool {
+    ns.sh("ip -6 addr show dev eth0")
+        .map(|out| out.contains(&format!("inet6 {VIP6}/")))
+        .unwrap_or(false)
+}
+
+/// The client's IPv6 neighbour entry for the VIP (lladdr), if any.
+pub fn client_neighbour6(client: &Netns) -> Option<String> {
+    let out = client.sh(&format!("ip -6 neigh show {VIP6}")).ok()?;
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| *w == "lladdr")
+        .and_then(|i| words.get(i + 1))
+        .map(|m| m.to_string())
+}
