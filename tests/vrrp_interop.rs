@@ -60,6 +60,13 @@ fn v2_multicast_lvsd_master_keepalived_backup_then_takeover() {
         took >= Duration::from_secs(2),
         "took over too early: {took:?}"
     );
+    // Like keepalived after SIGKILL, the crashed node still holds the VIP;
+    // the next start removes the leftover before anything else.
+    assert!(has_vip(&p.lvsd_ns));
+    let lvsd = LvsdNode::start(&p.lvsd_ns, lvsd_config(Version::V2, 50, false));
+    assert!(!has_vip(&p.lvsd_ns), "leftover VIP not removed at start");
+    assert_eq!(lvsd.state(), State::Backup);
+    lvsd.stop();
     drop(p.lan);
 }
 
@@ -215,4 +222,43 @@ fn ipv6_v3_election_and_takeovers_with_keepalived() {
         client_neighbour6(&p.client).as_ref() == Some(&lvsd_mac)
     });
     lvsd.stop();
+}
+
+#[test]
+fn nopreempt_lvsd_does_not_take_over_from_a_lower_keepalived_master() {
+    let p = pair("vrrp-np");
+    let _ka = start_keepalived(
+        &p.ka_ns,
+        p.dir.path(),
+        &keepalived_conf(Version::V3, 100, false),
+    );
+    wait_for("keepalived master", Duration::from_secs(5), || {
+        has_vip(&p.ka_ns)
+    });
+    let mut config = lvsd_config(Version::V3, 150, false);
+    config.nopreempt = true;
+    let fifo = p.dir.path().join("notify_fifo");
+    std::fs::write(&fifo, "").expect("fifo file");
+    config.notify.fifo = Some(fifo.clone());
+    let lvsd = LvsdNode::start(&p.lvsd_ns, config);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lvsd.state(), State::Backup, "nopreempt lvsd preempted");
+    assert!(has_vip(&p.ka_ns) && !has_vip(&p.lvsd_ns));
+    // Without nopreempt the same priority does preempt (keepalived: at
+    // the master-down interval after start).
+    lvsd.stop();
+    let lvsd = LvsdNode::start(&p.lvsd_ns, lvsd_config(Version::V3, 150, false));
+    wait_for("lvsd preempts", Duration::from_secs(2), || {
+        lvsd.state() == State::Master
+    });
+    wait_for("keepalived releases", Duration::from_secs(2), || {
+        !has_vip(&p.ka_ns)
+    });
+    lvsd.stop();
+    // notify_fifo got keepalived's line format, in transition order.
+    let lines = std::fs::read_to_string(&fifo).expect("fifo");
+    assert_eq!(
+        lines.lines().collect::<Vec<_>>(),
+        ["INSTANCE \"VI_1\" BACKUP 150", "INSTANCE \"VI_1\" STOP 150"]
+    );
 }

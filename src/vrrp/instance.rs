@@ -508,12 +508,6 @@ pub async fn run(
     let (mut edge, receiver) = open_edge(&config, counters.clone(), state_tx, notify_tx)?;
     let recv = register_async(receiver).map_err(io_err("AsyncFd"))?;
     let links = register_async(RouteSocket::open(RTMGRP_LINK, true)?).map_err(io_err("AsyncFd"))?;
-    if let Some(ready) = ready {
-        let _ = ready.send(InstanceHandle {
-            state: state_rx,
-            counters: counters.clone(),
-        });
-    }
     let tracked: Vec<String> = config
         .track_interfaces
         .iter()
@@ -553,6 +547,13 @@ pub async fn run(
     }
     let actions = machine.handle(Event::Startup, std::time::Instant::now());
     edge.execute(actions);
+    // Ready once leftovers are removed and the machine has started.
+    if let Some(ready) = ready {
+        let _ = ready.send(InstanceHandle {
+            state: state_rx,
+            counters: counters.clone(),
+        });
+    }
     let mut buf = [0u8; 2048];
     loop {
         let deadline = machine
