@@ -146,6 +146,11 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
         status_json(&socket).is_some_and(|s| !healthy(&s, 1))
     });
     assert!(!director.sh("ipvsadm -Ln").unwrap().contains("10.0.1.2:80"));
+    // From now on its probes fail slowly (connect timeout, 1 s): a check
+    // wrongly reset to up by a reload would keep it in the table that long.
+    reals
+        .ip(&["addr", "del", "10.0.1.2/24", "dev", "eth0"])
+        .unwrap();
 
     // A broken file is refused with its place; nothing changes.
     std::fs::write(&conf, "virtual_server 10.0.0.3 80 {\n  lvs_sched rr\n").unwrap();
@@ -174,6 +179,9 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
         listing.contains("  -> 10.0.1.1:80                  Route   5"),
         "{listing}"
     );
+    // The failed server's unchanged check kept its state: not re-added (#1720).
+    assert!(!listing.contains("10.0.1.2:80"), "{listing}");
+    assert!(!healthy(&status_json(&socket).unwrap(), 1));
 
     // A hand deletion is repaired by the periodic pass.
     director

@@ -195,6 +195,27 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
         self.reals.iter().map(|r| (&r.key, r.verdict))
     }
 
+    /// Takes over the state of every check that `old` also runs (same
+    /// specification), so that a configuration reload neither resets a
+    /// failed check to up nor re-adds its real server (keepalived issue
+    /// #1720). The real servers' verdicts follow.
+    pub fn inherit(&mut self, old: &Scheduler<K>) {
+        let states: HashMap<&CheckSpec, &CheckerState> = old
+            .checks
+            .iter()
+            .map(|c| (c.spec.as_ref(), &c.state))
+            .collect();
+        for slot in &mut self.checks {
+            if let Some(state) = states.get(slot.spec.as_ref()) {
+                slot.state = (*state).clone();
+            }
+        }
+        let checks = &self.checks;
+        for real in &mut self.reals {
+            real.verdict = verdict(real.checks.iter().map(|&i| &checks[i].state));
+        }
+    }
+
     /// The first due time of every check, spread over `[0, warmup)`.
     fn initial_schedule(&self, start: Instant) -> BinaryHeap<Reverse<(Instant, usize)>> {
         let mut rng = SplitMix64(self.options.seed);
@@ -457,6 +478,45 @@ mod tests {
         drop(rx);
         task.await.unwrap();
         out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_scheduler_inherits_the_states_of_unchanged_checks() {
+        let prober = Scripted::new(Duration::from_millis(10));
+        prober.plan(addr(1), vec![Outcome::Fail(Failure::Refused)]);
+        let old = Scheduler::new(
+            vec![RealServerChecks {
+                key: "rs1",
+                checks: vec![tcp(addr(1), timing(0, 1, 10, 0))],
+            }],
+            options(),
+        );
+        let (tx, mut rx) = mpsc::channel(16);
+        let task = tokio::spawn(old.run(prober, tx));
+        let Some(Report::Transition(t)) = rx.recv().await else {
+            panic!("no transition")
+        };
+        assert!(!t.verdict.up);
+        drop(rx);
+        let old = task.await.unwrap();
+
+        // The reloaded configuration keeps rs1's check, changes rs2's.
+        let mut new = Scheduler::new(
+            vec![
+                RealServerChecks {
+                    key: "rs1",
+                    checks: vec![tcp(addr(1), timing(0, 1, 10, 0))],
+                },
+                RealServerChecks {
+                    key: "rs2",
+                    checks: vec![tcp(addr(2), timing(0, 1, 10, 0))],
+                },
+            ],
+            options(),
+        );
+        new.inherit(&old);
+        let verdicts: Vec<(&str, bool)> = new.verdicts().map(|(k, v)| (*k, v.up)).collect();
+        assert_eq!(verdicts, [("rs1", false), ("rs2", true)]);
     }
 
     #[tokio::test(start_paused = true)]

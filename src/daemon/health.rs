@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use checks::{
     CheckSpec, NetworkProber, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions,
+    Verdict,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -30,24 +31,33 @@ fn result_text(failure: Option<&checks::Failure>) -> String {
 }
 
 impl CheckRunner {
-    /// Starts checking `reals` with the real network prober.
+    /// Starts checking `reals` with the real network prober, taking over the
+    /// states of the checks `previous` (the scheduler before a reload) also
+    /// ran. Returns the runner and every real server's verdict at start.
     pub fn start(
         reals: Vec<RealServerChecks<RealKey>>,
+        previous: Option<&Scheduler<RealKey>>,
         events: mpsc::Sender<Event>,
-    ) -> CheckRunner {
-        CheckRunner::start_with(reals, NetworkProber, SchedulerOptions::default(), events)
+    ) -> (CheckRunner, Vec<(RealKey, Verdict)>) {
+        let options = SchedulerOptions::default();
+        CheckRunner::start_with(reals, previous, NetworkProber, options, events)
     }
 
-    /// Starts checking `reals` with `prober` (tests use a scripted one).
+    /// [`CheckRunner::start`] with `prober` (tests use a scripted one).
     pub fn start_with<P: Prober>(
         reals: Vec<RealServerChecks<RealKey>>,
+        previous: Option<&Scheduler<RealKey>>,
         prober: P,
         mut options: SchedulerOptions,
         events: mpsc::Sender<Event>,
-    ) -> CheckRunner {
+    ) -> (CheckRunner, Vec<(RealKey, Verdict)>) {
         options.report_every_probe = true;
         let mut users = users_of_checks(&reals);
-        let scheduler = Scheduler::new(reals, options);
+        let mut scheduler = Scheduler::new(reals, options);
+        if let Some(previous) = previous {
+            scheduler.inherit(previous);
+        }
+        let initial = scheduler.verdicts().map(|(k, v)| (*k, v)).collect();
         // Which real servers each deduplicated check serves, in the
         // scheduler's check order.
         let users: Vec<Vec<RealKey>> = scheduler
@@ -81,10 +91,13 @@ impl CheckRunner {
                 }
             }
         });
-        CheckRunner {
-            scheduler,
-            forwarder,
-        }
+        (
+            CheckRunner {
+                scheduler,
+                forwarder,
+            },
+            initial,
+        )
     }
 
     /// Stops checking; returns the scheduler with its states (for a reload

@@ -176,10 +176,8 @@ impl<S: ConfigSource> Director<S> {
         }
         self.lvs.apply(start).await?;
         self.reconcile().await?;
-        self.checks = Some(health::CheckRunner::start(
-            self.config.checks.clone(),
-            self.events.clone(),
-        ));
+        let effects = self.start_checks(None);
+        self.run_effects(effects);
         let mut tick = tokio::time::interval(self.options.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; we just reconciled
@@ -276,19 +274,14 @@ impl<S: ConfigSource> Director<S> {
             }
             Ok(config) => {
                 let changes = describe_changes(&self.config, &config);
-                if let Some(runner) = self.checks.take() {
-                    // The new checks start from their initial states: the
-                    // scheduler cannot yet inherit the old states (the
-                    // engine keeps the verdicts, see Engine::reload).
-                    let _ = runner.stop().await;
-                }
-                self.checks = Some(health::CheckRunner::start(
-                    config.checks.clone(),
-                    self.events.clone(),
-                ));
-                let effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
+                let previous = match self.checks.take() {
+                    Some(runner) => runner.stop().await,
+                    None => None,
+                };
+                let mut effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
                 self.last_checks = carry_checks(&self.config, &self.last_checks, &config);
                 self.config = config;
+                effects.extend(self.start_checks(previous.as_ref()));
                 self.status.reloads += 1;
                 self.run_effects(effects);
                 self.reconcile_logged().await;
@@ -296,6 +289,26 @@ impl<S: ConfigSource> Director<S> {
                 Response::Reloaded { changes }
             }
         }
+    }
+
+    /// Starts the checkers of the current configuration, inheriting the
+    /// states of `previous`'s identical checks; the engine takes the
+    /// scheduler's verdicts, so the two never disagree (a check whose
+    /// settings changed starts afresh, as a new one does in keepalived).
+    fn start_checks(
+        &mut self,
+        previous: Option<&::checks::Scheduler<health::RealKey>>,
+    ) -> Vec<Effect> {
+        let events = self.events.clone();
+        let (runner, verdicts) =
+            health::CheckRunner::start(self.config.checks.clone(), previous, events);
+        self.checks = Some(runner);
+        let mut effects = Vec::new();
+        for ((vs, real), verdict) in verdicts {
+            effects.extend(self.lvs.engine_mut().set_verdict(vs, real, verdict));
+        }
+        self.dirty = true;
+        effects
     }
 
     async fn reconcile_if_dirty(&mut self) {
