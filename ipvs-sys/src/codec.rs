@@ -377,6 +377,19 @@ fn decode_stats(p: &[u8], wide: bool) -> Result<Stats, DecodeError> {
     Ok(s)
 }
 
+/// STATS64 preferred, STATS as fallback (kernels before 4.1 lack STATS64);
+/// only the one used is decoded (a dump carries both for every object).
+fn decode_preferred_stats(
+    stats64: Option<&[u8]>,
+    stats32: Option<&[u8]>,
+) -> Result<Option<Stats>, DecodeError> {
+    match (stats64, stats32) {
+        (Some(p), _) => decode_stats(p, true).map(Some),
+        (None, Some(p)) => decode_stats(p, false).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Encodes stats (for tests and golden round-trips): STATS64 layout if `wide`.
 pub fn encode_stats(buf: &mut Vec<u8>, s: &Stats, wide: bool) {
     let n = |buf: &mut Vec<u8>, ty: u16, v: u64, force64: bool| {
@@ -483,13 +496,12 @@ pub fn decode_service_body(p: &[u8]) -> Result<Service, DecodeError> {
                     Family::V6 => u32::from_ne_bytes(b),
                 });
             }
-            svc_attr::STATS => stats32 = Some(decode_stats(v, false)?),
-            svc_attr::STATS64 => stats64 = Some(decode_stats(v, true)?),
+            svc_attr::STATS => stats32 = Some(v),
+            svc_attr::STATS64 => stats64 = Some(v),
             _ => svc.unknown.push((ty, v.to_vec())),
         }
     }
-    // STATS64 preferred, STATS as fallback (kernels before 4.1 lack STATS64).
-    svc.stats = stats64.or(stats32);
+    svc.stats = decode_preferred_stats(stats64, stats32)?;
     if svc.flags.has(ServiceFlags::PERSISTENT) {
         svc.persistence = Some(Persistence {
             timeout,
@@ -582,15 +594,15 @@ pub fn decode_dest_body(p: &[u8], svc_family: Family) -> Result<Dest, DecodeErro
             dest_attr::ACTIVE_CONNS => d.active_conns = get_u32(ctx, ty, v)?,
             dest_attr::INACT_CONNS => d.inact_conns = get_u32(ctx, ty, v)?,
             dest_attr::PERSIST_CONNS => d.persist_conns = get_u32(ctx, ty, v)?,
-            dest_attr::STATS => stats32 = Some(decode_stats(v, false)?),
-            dest_attr::STATS64 => stats64 = Some(decode_stats(v, true)?),
+            dest_attr::STATS => stats32 = Some(v),
+            dest_attr::STATS64 => stats64 = Some(v),
             dest_attr::TUN_TYPE => tun_type = get_u8(ctx, ty, v)?,
             dest_attr::TUN_PORT => tun_port = get_be16(ctx, ty, v)?,
             dest_attr::TUN_FLAGS => tun_flags = get_u16(ctx, ty, v)?,
             _ => d.unknown.push((ty, v.to_vec())),
         }
     }
-    d.stats = stats64.or(stats32);
+    d.stats = decode_preferred_stats(stats64, stats32)?;
     // ip_vs.h IP_VS_CONN_F_FWD_MASK = 0x0007.
     d.fwd = match fwd_raw & 0x7 {
         0 => FwdMethod::Masq,
