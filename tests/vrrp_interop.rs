@@ -262,3 +262,36 @@ fn nopreempt_lvsd_does_not_take_over_from_a_lower_keepalived_master() {
         ["INSTANCE \"VI_1\" BACKUP 150", "INSTANCE \"VI_1\" STOP 150"]
     );
 }
+
+#[test]
+fn use_vmac_puts_the_vip_behind_the_virtual_router_mac() {
+    let p = pair("vrrp-vm");
+    let mut config = lvsd_config(Version::V3, 150, false);
+    config.use_vmac = Some("vrrp.51".into());
+    let lvsd = LvsdNode::start(&p.lvsd_ns, config);
+    wait_for("lvsd master", Duration::from_secs(3), || {
+        lvsd.state() == State::Master
+    });
+    let vmac = "00:00:5e:00:01:33";
+    assert_eq!(mac_of(&p.lvsd_ns, "vrrp.51"), vmac);
+    let on_vmac = p.lvsd_ns.sh("ip -4 addr show dev vrrp.51").expect("addr");
+    assert!(on_vmac.contains(&format!("inet {VIP}/24")), "{on_vmac}");
+    p.client
+        .exec(&["ping", "-c", "1", "-W", "1", VIP])
+        .expect("ping VIP");
+    let arp_ignore = p
+        .lvsd_ns
+        .sh("cat /proc/sys/net/ipv4/conf/eth0/arp_ignore")
+        .expect("sysctl");
+    assert_eq!(
+        arp_ignore.trim(),
+        "1",
+        "base interface still answers ARP for the VIP"
+    );
+    assert_eq!(client_neighbour(&p.client).as_deref(), Some(vmac));
+    lvsd.stop();
+    assert!(
+        p.lvsd_ns.ip(&["link", "show", "vrrp.51"]).is_err(),
+        "vMAC interface left behind"
+    );
+}

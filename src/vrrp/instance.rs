@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant as TokioInstant;
 
 use super::config::InstanceConfig;
-use super::frames::{gratuitous_arp, unsolicited_na, Mac};
+use super::frames::{gratuitous_arp, unsolicited_na, virtual_mac, Mac};
 use super::link_socket::{register_async, LinkSocket};
 use super::machine::{Action, Event, Machine, NotifyKind, State};
 use super::netlink::{NetlinkError, RouteMessage, RouteSocket, RTMGRP_LINK};
@@ -159,7 +159,10 @@ struct Edge {
     config: InstanceConfig,
     primary: IpAddr,
     mac: Mac,
+    /// Where VIPs without `dev` go: the interface, or the vMAC macvlan.
     ifindex: u32,
+    /// The macvlan created for use_vmac, deleted at shutdown.
+    vmac_ifindex: Option<u32>,
     send_socket: Socket,
     link: LinkSocket,
     route: RouteSocket,
@@ -364,6 +367,35 @@ fn open_edge(
         .into_iter()
         .find(|l| l.name == config.interface)
         .ok_or_else(|| InstanceError::NoInterface(config.interface.clone()))?;
+    // use_vmac: VIPs, gratuitous frames and adverts go out through a
+    // macvlan with the virtual router MAC; receiving stays on the base
+    // interface (keepalived's default).
+    let vmac = match &config.use_vmac {
+        Some(name) => {
+            if let Some(old) = route.links()?.into_iter().find(|l| &l.name == name) {
+                route.delete_link(old.ifindex)?;
+            }
+            let mac = virtual_mac(config.vrid, config.family == Family::Ipv6);
+            route.add_macvlan(name, link.ifindex, mac)?;
+            let created = route
+                .links()?
+                .into_iter()
+                .find(|l| &l.name == name)
+                .ok_or_else(|| InstanceError::NoInterface(name.clone()))?;
+            // The base interface must not answer ARP for the VIPs (they live
+            // on the vMAC), or clients may learn its MAC (arp_ignore 1).
+            // Nor announce them as sender of its own ARP requests (arp_announce 2).
+            for (setting, value) in [("arp_ignore", "1"), ("arp_announce", "2")] {
+                let sysctl = format!("/proc/sys/net/ipv4/conf/{}/{setting}", config.interface);
+                if let Err(e) = std::fs::write(&sysctl, value) {
+                    tracing::warn!("{}: {sysctl}: {e}", config.name);
+                }
+            }
+            Some(created)
+        }
+        None => None,
+    };
+    let out_link = vmac.clone().unwrap_or_else(|| link.clone());
     let vips: Vec<IpAddr> = config.vips.iter().map(|v| v.address).collect();
     let addresses = route.addresses()?;
     let own = addresses
@@ -389,7 +421,7 @@ fn open_edge(
     };
     let send_socket = Socket::new(domain, Type::RAW, protocol).map_err(io_err("raw socket"))?;
     send_socket
-        .bind_device(Some(config.interface.as_bytes()))
+        .bind_device(Some(out_link.name.as_bytes()))
         .map_err(io_err("SO_BINDTODEVICE"))?;
     let recv_socket = Socket::new(domain, Type::RAW, protocol).map_err(io_err("raw socket"))?;
     recv_socket
@@ -409,9 +441,10 @@ fn open_edge(
             send_socket
                 .set_multicast_loop_v4(false)
                 .map_err(io_err("IP_MULTICAST_LOOP"))?;
-            send_socket
-                .set_multicast_if_v4(&primary4)
-                .map_err(io_err("IP_MULTICAST_IF"))?;
+            // The egress interface is the bound device (SO_BINDTODEVICE); an
+            // IP_MULTICAST_IF naming the base interface's address would
+            // conflict with a vMAC device.
+            let _ = primary4;
             send_socket
                 .set_tos_v4(u32::from(VRRP_TOS))
                 .map_err(io_err("IP_TOS"))?;
@@ -447,7 +480,7 @@ fn open_edge(
                 .set_multicast_loop_v6(false)
                 .map_err(io_err("IPV6_MULTICAST_LOOP"))?;
             send_socket
-                .set_multicast_if_v6(link.ifindex)
+                .set_multicast_if_v6(out_link.ifindex)
                 .map_err(io_err("IPV6_MULTICAST_IF"))?;
             send_socket
                 .set_tclass_v6(u32::from(VRRP_TOS))
@@ -476,10 +509,11 @@ fn open_edge(
     let edge = Edge {
         config: config.clone(),
         primary,
-        mac: link.mac.unwrap_or([0; 6]),
-        ifindex: link.ifindex,
+        mac: out_link.mac.unwrap_or([0; 6]),
+        ifindex: out_link.ifindex,
+        vmac_ifindex: vmac.as_ref().map(|l| l.ifindex),
         send_socket,
-        link: LinkSocket::open(link.ifindex).map_err(io_err("packet socket"))?,
+        link: LinkSocket::open(out_link.ifindex).map_err(io_err("packet socket"))?,
         route,
         notify,
         counters,
@@ -624,6 +658,11 @@ pub async fn run(
     }
     let actions = machine.handle(Event::Shutdown, std::time::Instant::now());
     edge.execute(actions);
+    if let Some(index) = edge.vmac_ifindex {
+        if let Err(e) = edge.route.delete_link(index) {
+            tracing::warn!("{}: removing the vMAC interface: {e}", config.name);
+        }
+    }
     drop(edge);
     // Let notify_stop run to completion.
     let _ = executor.await;

@@ -37,6 +37,15 @@ const IFA_LABEL: u16 = 3;
 const IFA_BROADCAST: u16 = 4;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINK: u16 = 5;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// macvlan `private` mode: the vMAC interface talks to no sibling.
+const MACVLAN_MODE_PRIVATE: u32 = 1;
+const NLA_F_NESTED: u16 = 0x8000;
+const NLM_F_EXCL: u16 = 0x200;
 const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;
 /// `RTMGRP_LINK`: link change notifications.
@@ -133,6 +142,45 @@ pub fn address_request(add: bool, vip: &VirtualAddress, ifindex: u32, seq: u32) 
 /// A dump request for every address of the namespace.
 pub fn address_dump_request(seq: u32) -> Vec<u8> {
     let mut buf = header(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    buf.extend_from_slice(&[0u8; 8]);
+    finish(buf)
+}
+
+/// Creates the `use_vmac` interface: a macvlan (private mode) named `name`
+/// on `parent` with the virtual router MAC, brought up (RFC 5798 §7.3).
+pub fn macvlan_request(name: &str, parent: u32, mac: [u8; 6], seq: u32) -> Vec<u8> {
+    let mut buf = header(
+        RTM_NEWLINK,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        seq,
+    );
+    buf.extend_from_slice(&[0, 0, 0, 0]); // family, pad, type
+    buf.extend_from_slice(&0i32.to_ne_bytes()); // index
+    buf.extend_from_slice(&IFF_UP.to_ne_bytes()); // flags
+    buf.extend_from_slice(&IFF_UP.to_ne_bytes()); // change
+    let mut ifname = name.as_bytes().to_vec();
+    ifname.push(0);
+    push_attr(&mut buf, IFLA_IFNAME, &ifname);
+    push_attr(&mut buf, IFLA_LINK, &parent.to_ne_bytes());
+    push_attr(&mut buf, IFLA_ADDRESS, &mac);
+    let mut data = Vec::new();
+    push_attr(
+        &mut data,
+        IFLA_MACVLAN_MODE,
+        &MACVLAN_MODE_PRIVATE.to_ne_bytes(),
+    );
+    let mut info = Vec::new();
+    push_attr(&mut info, IFLA_INFO_KIND, b"macvlan\0");
+    push_attr(&mut info, IFLA_INFO_DATA | NLA_F_NESTED, &data);
+    push_attr(&mut buf, IFLA_LINKINFO | NLA_F_NESTED, &info);
+    finish(buf)
+}
+
+/// Deletes the link with index `ifindex`.
+pub fn delete_link_request(ifindex: u32, seq: u32) -> Vec<u8> {
+    let mut buf = header(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    buf.extend_from_slice(&ifindex.to_ne_bytes());
     buf.extend_from_slice(&[0u8; 8]);
     finish(buf)
 }
@@ -354,6 +402,21 @@ impl RouteSocket {
             Err(NetlinkError::Kernel(nix::Error::EADDRNOTAVAIL)) => Ok(()),
             other => other,
         }
+    }
+
+    /// Creates the vMAC macvlan (see [`macvlan_request`]).
+    pub fn add_macvlan(
+        &mut self,
+        name: &str,
+        parent: u32,
+        mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
+        self.request(|seq| macvlan_request(name, parent, mac, seq))
+    }
+
+    /// Deletes a link.
+    pub fn delete_link(&mut self, ifindex: u32) -> Result<(), NetlinkError> {
+        self.request(|seq| delete_link_request(ifindex, seq))
     }
 
     /// Every address of the namespace.
