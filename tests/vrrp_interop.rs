@@ -295,3 +295,40 @@ fn use_vmac_puts_the_vip_behind_the_virtual_router_mac() {
         "vMAC interface left behind"
     );
 }
+
+#[test]
+fn strict_no_accept_master_drops_traffic_to_the_vip() {
+    let p = pair("vrrp-na");
+    let mut config = lvsd_config(Version::V3, 150, false);
+    config.strict = true;
+    let lvsd = LvsdNode::start(&p.lvsd_ns, config);
+    wait_for("lvsd master", Duration::from_secs(3), || {
+        lvsd.state() == State::Master
+    });
+    assert!(has_vip(&p.lvsd_ns));
+    assert!(
+        p.client.exec(&["ping", "-c", "1", "-W", "1", VIP]).is_err(),
+        "no_accept master answered on the VIP"
+    );
+    lvsd.stop();
+    assert!(
+        p.lvsd_ns
+            .sh("nft list tables")
+            .expect("nft")
+            .trim()
+            .is_empty(),
+        "filter table left behind"
+    );
+    // With `accept`, the same strict master answers.
+    let mut config = lvsd_config(Version::V3, 150, false);
+    config.strict = true;
+    config.accept = Some(true);
+    let lvsd = LvsdNode::start(&p.lvsd_ns, config);
+    wait_for("lvsd master", Duration::from_secs(3), || {
+        lvsd.state() == State::Master
+    });
+    p.client
+        .exec(&["ping", "-c", "1", "-W", "1", VIP])
+        .expect("accept master answers");
+    lvsd.stop();
+}

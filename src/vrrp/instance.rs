@@ -261,6 +261,47 @@ impl Edge {
         }
     }
 
+    /// no_accept (vrrp_strict without `accept`, RFC 5798 §6.4.3): a
+    /// non-owner master drops traffic addressed to the VIPs. Like keepalived,
+    /// an nftables table of our own, added and deleted as a whole.
+    fn block_vip_traffic(&self, block: bool) {
+        let table = format!("lvsd_vrrp_{}", self.config.vrid);
+        let script = if block {
+            let mut rules = String::new();
+            for vip in &self.config.vips {
+                let family = if vip.address.is_ipv4() { "ip" } else { "ip6" };
+                rules.push_str(&format!("    {family} daddr {} drop\n", vip.address));
+            }
+            format!(
+                "table inet {table} {{\n  chain input {{\n    type filter hook input priority -1;\n{rules}  }}\n}}\n"
+            )
+        } else {
+            format!("delete table inet {table}\n")
+        };
+        let result = std::process::Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                if let Some(mut stdin) = child.stdin.take() {
+                    use std::io::Write;
+                    stdin.write_all(script.as_bytes())?;
+                }
+                child.wait_with_output()
+            });
+        match result {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => tracing::warn!(
+                "{}: nft: {}",
+                self.config.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            Err(e) => tracing::warn!("{}: nft: {e}", self.config.name),
+        }
+    }
+
     fn execute(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
@@ -268,12 +309,7 @@ impl Edge {
                 Action::AddVips => self.set_vips(true),
                 Action::RemoveVips => self.set_vips(false),
                 Action::SendGratuitous { repeat } => self.send_gratuitous(repeat),
-                Action::BlockVipTraffic(block) => {
-                    tracing::warn!(
-                        "{}: no_accept filter ({block}) not implemented",
-                        self.config.name
-                    )
-                }
+                Action::BlockVipTraffic(block) => self.block_vip_traffic(block),
                 Action::Notify { kind, priority } => {
                     let line = format!(
                         "INSTANCE \"{}\" {} {}\n",
