@@ -4,8 +4,9 @@
 //! print_title / print_service_entry / print_largenum / list_timeout /
 //! list_daemon) as compiled into Debian's /usr/sbin/ipvsadm. Only numeric output
 //! (`-n`) is supported: `-L` without `-n` resolves names through NSS, which this
-//! crate deliberately does not do. Byte-exactness is to be proven against the
-//! real ipvsadm in the VM (golden outputs in tests/golden/).
+//! crate deliberately does not do. Byte-exactness is proven against the real
+//! ipvsadm in the VM for every mode (tests/vm_ipvs.rs, and the workspace's
+//! tests/vm_ipvs_cli.rs for the `lvsd ipvs` binary).
 
 use crate::types::*;
 use std::cmp::Ordering;
