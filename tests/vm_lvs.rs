@@ -260,7 +260,7 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
         plan,
     };
     let client = Client::in_netns(&ns.path()).unwrap();
-    let (mut rt, effects) = LvsRuntime::new(vec![server], client);
+    let (mut rt, effects) = LvsRuntime::new(vec![server], Some(client));
     assert!(effects.is_empty());
 
     let report = rt.reconcile().await.unwrap();
@@ -344,7 +344,7 @@ mod director {
         let client = Client::in_netns(&ns.path()).unwrap();
         let (events, rx) = mpsc::channel(16);
         let (director, mut status) =
-            Director::new(source.clone(), options, client, queue, events.clone()).unwrap();
+            Director::new(source.clone(), options, Some(client), queue, events.clone()).unwrap();
         let task = tokio::spawn(director.run(rx));
 
         // The first reconcile programs the table and publishes a status.

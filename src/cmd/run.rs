@@ -10,7 +10,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use crate::cmd::check::Source;
-use crate::config::FileSource;
+use crate::config::{FileSource, Parts};
 use crate::control::DEFAULT_SOCKET;
 use crate::daemon::notify::{Queue, DEFAULT_NOTIFY_TIMEOUT};
 use crate::daemon::{serve, Director, Options};
@@ -80,27 +80,19 @@ fn init_logging() {
 async fn serve_director(args: RunArgs) -> Result<(), String> {
     let path = args.source.file.clone();
     let options = args.source.load_options(args.strict);
-    // What the configuration asks for decides which parts run.
-    let loaded = conf::load(&path, &conf::RealFs, &options);
-    if loaded.has_errors() {
-        let errors: Vec<String> = loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == conf::Severity::Error)
-            .map(ToString::to_string)
-            .collect();
-        return Err(errors.join("\n"));
-    }
-    if args.vrrp_only || (!args.lvs_only && !loaded.config.vrrp_instances.is_empty()) {
-        return Err(format!(
-            "{} has {} vrrp_instance block(s), and VRRP is not part of `lvsd run` yet; \
-             run with --lvs-only to run the health checks and IPVS alone",
-            path.display(),
-            loaded.config.vrrp_instances.len()
-        ));
-    }
-    let client =
-        ipvs_sys::Client::new().map_err(|e| format!("IPVS: {e} (is the ip_vs module loaded?)"))?;
+    let parts = Parts {
+        vrrp: !args.lvs_only,
+        lvs: !args.vrrp_only,
+    };
+    // Without IPVS work there is no need for the ip_vs module (a VRRP-only
+    // director on a host without IPVS).
+    let client = if parts.lvs {
+        Some(ipvs_sys::Client::new().map_err(|e| {
+            format!("IPVS: {e} (is the ip_vs module loaded? --vrrp-only runs without it)")
+        })?)
+    } else {
+        None
+    };
     let (queue, _) = Queue::start(DEFAULT_NOTIFY_TIMEOUT);
     let (events, rx) = mpsc::channel(1024);
     let director_options = Options {
@@ -108,7 +100,11 @@ async fn serve_director(args: RunArgs) -> Result<(), String> {
         reconcile_interval: args.reconcile_interval,
         config_path: path.clone(),
     };
-    let source = FileSource { path, options };
+    let source = FileSource {
+        path,
+        options,
+        parts,
+    };
     let (director, status) = Director::new(source, director_options, client, queue, events.clone())
         .map_err(|e| e.to_string())?;
     serve::forward_signals(events.clone()).map_err(|e| e.to_string())?;

@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod lvs;
+pub mod vrrp;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,10 @@ pub fn director_config(config: &m::Config) -> Result<DirectorConfig, Vec<String>
             }
             out.virtual_servers.push(server);
         }
+    }
+    match vrrp::instances(config) {
+        Ok(instances) => out.vrrp = instances,
+        Err(e) => errors.extend(e),
     }
     out.flush_at_start = config.global_defs.lvs_flush;
     out.flush_on_stop = config.global_defs.other.contains_key("lvs_flush_on_stop");
@@ -142,6 +147,33 @@ fn sync_daemon(words: &[String]) -> Result<Option<(String, Daemon)>, String> {
     Ok(Some((instance.clone(), daemon)))
 }
 
+/// Which parts of the configuration the daemon runs (keepalived `-P`
+/// runs VRRP only, `-C` the checkers and IPVS only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// VRRP instances.
+    pub vrrp: bool,
+    /// Virtual servers, checkers and the IPVS settings.
+    pub lvs: bool,
+}
+
+impl Parts {
+    /// Drops what is not run from `config`.
+    pub fn select(self, mut config: DirectorConfig) -> DirectorConfig {
+        if !self.vrrp {
+            config.vrrp.clear();
+        }
+        if !self.lvs {
+            let vrrp = std::mem::take(&mut config.vrrp);
+            config = DirectorConfig {
+                vrrp,
+                ..DirectorConfig::default()
+            };
+        }
+        config
+    }
+}
+
 /// A keepalived.conf (or TOML) file as the daemon's configuration source.
 /// Warnings are logged; errors refuse the file.
 #[derive(Debug, Clone)]
@@ -150,6 +182,8 @@ pub struct FileSource {
     pub path: PathBuf,
     /// `--config-id`, `--strict`.
     pub options: conf::LoadOptions,
+    /// What runs.
+    pub parts: Parts,
 }
 
 impl ConfigSource for FileSource {
@@ -170,7 +204,7 @@ impl ConfigSource for FileSource {
                 .map(ToString::to_string)
                 .collect());
         }
-        director_config(&loaded.config)
+        director_config(&loaded.config).map(|c| self.parts.select(c))
     }
 }
 

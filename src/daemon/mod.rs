@@ -9,6 +9,7 @@
 pub mod health;
 pub mod notify;
 pub mod serve;
+pub mod vrrp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct DirectorConfig {
     pub flush_on_stop: bool,
     /// `lvs_timeouts`: tcp, tcpfin, udp (0 = leave as is).
     pub timeouts: Option<ipvs_sys::Timeouts>,
+    /// The VRRP instances.
+    pub vrrp: Vec<crate::vrrp::config::InstanceConfig>,
 }
 
 /// Loads (and re-loads) the configuration; errors are `file:line:col:
@@ -128,6 +131,7 @@ pub struct Director<S: ConfigSource> {
     /// Where the check runner sends its events.
     events: mpsc::Sender<Event>,
     checks: Option<health::CheckRunner>,
+    vrrp: Option<vrrp::VrrpSupervisor>,
     /// Verdicts changed since the last reconcile.
     dirty: bool,
 }
@@ -139,7 +143,7 @@ impl<S: ConfigSource> Director<S> {
     pub fn new(
         mut source: S,
         options: Options,
-        client: ipvs_sys::Client,
+        client: Option<ipvs_sys::Client>,
         notify: notify::Queue,
         events: mpsc::Sender<Event>,
     ) -> Result<(Self, watch::Receiver<Arc<Status>>), DaemonError> {
@@ -157,6 +161,7 @@ impl<S: ConfigSource> Director<S> {
             notify,
             events,
             checks: None,
+            vrrp: None,
             dirty: false,
         };
         d.run_effects(effects);
@@ -167,6 +172,9 @@ impl<S: ConfigSource> Director<S> {
     /// Events that arrive together (many verdicts at once) are handled as
     /// one batch followed by one reconcile.
     pub async fn run(mut self, mut events: mpsc::Receiver<Event>) -> Result<(), DaemonError> {
+        // VRRP first: the VIPs must not wait for the IPVS table.
+        let instances = self.config.vrrp.clone();
+        self.vrrp = Some(vrrp::VrrpSupervisor::start(instances, self.events.clone()).await);
         let mut start = Vec::new();
         if self.config.flush_at_start {
             start.push(ipvs_sys::Op::Flush);
@@ -235,6 +243,7 @@ impl<S: ConfigSource> Director<S> {
                 }
             }
             Event::VrrpState { instance, master } => {
+                self.publish_status(None);
                 if let Some((follow, daemon)) = &self.config.sync_daemon {
                     if *follow == instance {
                         let mut wanted = daemon.clone();
@@ -273,7 +282,10 @@ impl<S: ConfigSource> Director<S> {
                 Response::ReloadRefused { errors }
             }
             Ok(config) => {
-                let changes = describe_changes(&self.config, &config);
+                let mut changes = describe_changes(&self.config, &config);
+                if let Some(v) = self.vrrp.as_mut() {
+                    changes.extend(v.reload(config.vrrp.clone()).await);
+                }
                 let previous = match self.checks.take() {
                     Some(runner) => runner.stop().await,
                     None => None,
@@ -335,6 +347,9 @@ impl<S: ConfigSource> Director<S> {
     }
 
     fn publish_status(&mut self, kernel: Option<&crate::lvs::Table>) {
+        if let Some(v) = &self.vrrp {
+            self.status.vrrp = v.status();
+        }
         if let Some(kernel) = kernel {
             let checks = &self.last_checks;
             self.status.virtual_servers =
@@ -356,6 +371,10 @@ impl<S: ConfigSource> Director<S> {
     }
 
     async fn shutdown(mut self) -> Result<(), DaemonError> {
+        // VRRP first: resigning at once lets the backup take over in skew time.
+        if let Some(v) = self.vrrp.take() {
+            v.shutdown().await;
+        }
         if let Some(runner) = self.checks.take() {
             let _ = runner.stop().await;
         }

@@ -38,16 +38,19 @@ pub enum RuntimeError {
 #[derive(Debug)]
 pub struct LvsRuntime {
     engine: Engine,
-    client: Arc<Mutex<Client>>,
+    /// `None` when IPVS is not used (`lvsd run --vrrp-only`): every pass
+    /// is then empty.
+    client: Option<Arc<Mutex<Client>>>,
 }
 
 impl LvsRuntime {
-    /// A runtime for `servers` over `client`; returns the initial effects.
-    pub fn new(servers: Vec<VirtualServer>, client: Client) -> (LvsRuntime, Vec<Effect>) {
+    /// A runtime for `servers` over `client` (none: no IPVS); returns the
+    /// initial effects.
+    pub fn new(servers: Vec<VirtualServer>, client: Option<Client>) -> (LvsRuntime, Vec<Effect>) {
         let (engine, effects) = Engine::new(servers);
         let rt = LvsRuntime {
             engine,
-            client: Arc::new(Mutex::new(client)),
+            client: client.map(|c| Arc::new(Mutex::new(c))),
         };
         (rt, effects)
     }
@@ -62,30 +65,40 @@ impl LvsRuntime {
         &mut self.engine
     }
 
-    /// Runs `f` with the client on the blocking pool.
+    /// Runs `f` with the client on the blocking pool; `None` without IPVS.
     async fn with_client<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Client) -> T + Send + 'static,
-    ) -> Result<T, RuntimeError> {
-        let client = Arc::clone(&self.client);
+    ) -> Result<Option<T>, RuntimeError> {
+        let Some(client) = self.client.as_ref().map(Arc::clone) else {
+            return Ok(None);
+        };
         tokio::task::spawn_blocking(move || {
             let mut guard = client
                 .lock()
                 .map_err(|_| RuntimeError::Worker("IPVS client lock poisoned".into()))?;
-            Ok(f(&mut guard))
+            Ok(Some(f(&mut guard)))
         })
         .await
         .map_err(|e| RuntimeError::Worker(e.to_string()))?
     }
 
     /// The kernel's current table.
+    /// Empty without IPVS.
     pub async fn kernel_table(&self) -> Result<super::diff::Table, RuntimeError> {
-        Ok(self.with_client(read_table).await??)
+        Ok(self
+            .with_client(read_table)
+            .await?
+            .transpose()?
+            .unwrap_or_default())
     }
 
     /// One reconcile pass: read the kernel table, apply the difference.
     pub async fn reconcile(&mut self) -> Result<PassReport, RuntimeError> {
-        let table = self.with_client(read_table).await??;
+        if self.client.is_none() {
+            return Ok(PassReport::default());
+        }
+        let table = self.kernel_table().await?;
         let ops = self.engine.reconcile(&table);
         let report = self.apply(ops).await?;
         if report.failures.is_empty() {
@@ -99,7 +112,9 @@ impl LvsRuntime {
         &self,
         wanted: Option<ipvs_sys::Daemon>,
     ) -> Result<PassReport, RuntimeError> {
-        let running = self.with_client(|c| c.daemons()).await??;
+        let Some(running) = self.with_client(|c| c.daemons()).await?.transpose()? else {
+            return Ok(PassReport::default());
+        };
         self.apply(sync_daemon_ops(wanted.as_ref(), &running)).await
     }
 
@@ -109,7 +124,7 @@ impl LvsRuntime {
         &self,
         release_ipvs: bool,
     ) -> Result<(PassReport, Vec<Effect>), RuntimeError> {
-        let table = self.with_client(read_table).await??;
+        let table = self.kernel_table().await?;
         let (ops, effects) = self.engine.shutdown(&table, release_ipvs);
         Ok((self.apply(ops).await?, effects))
     }
@@ -120,7 +135,9 @@ impl LvsRuntime {
             return Ok(PassReport::default());
         }
         let batch = ops.clone();
-        let result = self.with_client(move |c| c.apply(&batch)).await?;
+        let Some(result) = self.with_client(move |c| c.apply(&batch)).await? else {
+            return Ok(PassReport::default());
+        };
         let failures = match result {
             Ok(()) => Vec::new(),
             Err(BatchError { failures, .. }) => failures

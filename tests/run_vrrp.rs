@@ -1,0 +1,134 @@
+//! `lvsd run --vrrp-only` as a process, beside a real keepalived, in
+//! network namespaces on the host (which has no IPVS: --vrrp-only must not
+//! need it). It takes the VIP as the higher priority, reports its state on
+//! the control socket, keeps its VIP through a reload of an unchanged
+//! configuration (keepalived issue #2159), restarts an instance whose
+//! configuration changed, and resigns on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod vrrp_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use lvsd::vrrp::packet::Version;
+use vrrp_support::*;
+
+const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
+
+/// The lvsd node's keepalived.conf: VRRPv3, 0.1 s adverts.
+fn lvsd_conf(priority: u8) -> String {
+    format!(
+        "global_defs {{ vrrp_version 3 }}
+vrrp_instance VI_1 {{
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.1
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+}}
+"
+    )
+}
+
+fn status(socket: &Path) -> serde_json::Value {
+    let out = Command::new(LVSD)
+        .args(["status", "--json", "--socket", socket.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn reload(socket: &Path) -> String {
+    let out = Command::new(LVSD)
+        .args(["reload", "--socket", socket.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn lvsd_run_vrrp_only_beside_keepalived() {
+    let p = pair("runv");
+    let ka_dir = p.dir.path().join("ka");
+    std::fs::create_dir(&ka_dir).unwrap();
+    let _ka = start_keepalived(&p.ka_ns, &ka_dir, &keepalived_conf(Version::V3, 100, false));
+    let conf = p.dir.path().join("lvsd.conf");
+    let socket = p.dir.path().join("lvsd.sock");
+    std::fs::write(&conf, lvsd_conf(150)).unwrap();
+    let mut daemon = p
+        .lvsd_ns
+        .spawn(&[
+            LVSD,
+            "run",
+            "--vrrp-only",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+
+    // The higher priority wins: lvsd holds the VIP, keepalived does not.
+    wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
+        has_vip(&p.lvsd_ns)
+    });
+    wait_for("keepalived to be backup", Duration::from_secs(5), || {
+        !has_vip(&p.ka_ns)
+    });
+    wait_for("the control socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
+    let s = status(&socket);
+    assert_eq!(s["vrrp"][0]["name"], "VI_1");
+    assert_eq!(s["vrrp"][0]["state"], "MASTER");
+    let transitions = s["vrrp"][0]["transitions"].clone();
+
+    // Reload, unchanged: the instance keeps running, state and VIP kept.
+    let out = reload(&socket);
+    assert_eq!(out.trim(), "reloaded: no change");
+    assert!(has_vip(&p.lvsd_ns));
+    let s = status(&socket);
+    assert_eq!(s["vrrp"][0]["state"], "MASTER");
+    assert_eq!(
+        s["vrrp"][0]["transitions"], transitions,
+        "the instance flapped"
+    );
+
+    // Reload with a lower priority: the instance restarts and keepalived
+    // (100, preempting) takes the VIP.
+    std::fs::write(&conf, lvsd_conf(90)).unwrap();
+    let out = reload(&socket);
+    assert!(
+        out.contains("vrrp_instance VI_1: changed, restarted"),
+        "{out}"
+    );
+    wait_for("keepalived to take over", Duration::from_secs(10), || {
+        has_vip(&p.ka_ns)
+    });
+    wait_for("lvsd to be backup", Duration::from_secs(5), || {
+        status(&socket)["vrrp"][0]["state"] == "BACKUP"
+    });
+    assert!(!has_vip(&p.lvsd_ns));
+
+    // SIGTERM: lvsd exits cleanly; keepalived stays master.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(daemon.child().wait().unwrap().success());
+    assert!(has_vip(&p.ka_ns));
+    assert!(!socket.exists(), "the control socket is removed at exit");
+}
