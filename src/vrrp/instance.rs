@@ -83,6 +83,8 @@ fn decode_reason(error: &DecodeError) -> &'static str {
 pub struct InstanceHandle {
     pub state: watch::Receiver<State>,
     pub counters: Arc<Counters>,
+    /// Events from outside the instance (sync group, external trackers).
+    pub events: mpsc::UnboundedSender<Event>,
 }
 
 /// One notify job, run in order by the serial executor.
@@ -598,7 +600,7 @@ pub async fn run(
             track_tx.clone(),
         )));
     }
-    drop(track_tx);
+    let external_events = track_tx;
     let mut machine = Machine::new(config.clone(), edge.primary);
     // Leftovers of a crashed run are removed before starting (lvsd run).
     edge.set_vips(false);
@@ -622,6 +624,7 @@ pub async fn run(
         let _ = ready.send(InstanceHandle {
             state: state_rx,
             counters: counters.clone(),
+            events: external_events,
         });
     }
     let mut buf = [0u8; 2048];

@@ -515,6 +515,11 @@ impl Machine {
         }
         match target {
             State::Master if self.state == State::Backup => self.enter_master(now, actions),
+            // A member held in FAULT by its group comes back with it, unless
+            // its own tracking still fails.
+            State::Backup if self.state == State::Fault && !self.is_faulty() => {
+                self.enter_backup(now, actions)
+            }
             State::Backup if self.state == State::Master => {
                 self.leave_master(actions);
                 self.enter_backup(now, actions);
