@@ -332,3 +332,47 @@ fn strict_no_accept_master_drops_traffic_to_the_vip() {
         .expect("accept master answers");
     lvsd.stop();
 }
+
+#[test]
+fn gratuitous_arp_bursts_follow_garp_master_delay_and_repeat() {
+    let p = pair("vrrp-ga");
+    let capture = p.dir.path().join("arp.txt");
+    let _tcpdump = p
+        .client
+        .spawn(&[
+            "sh",
+            "-c",
+            &format!(
+                "exec tcpdump -i eth0 -n -e -l arp > {} 2>/dev/null",
+                capture.display()
+            ),
+        ])
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(700));
+    let mut config = lvsd_config(Version::V3, 255, false);
+    config.garp_master_delay = Duration::from_secs(1);
+    config.garp_master_repeat = 3;
+    let lvsd = LvsdNode::start(&p.lvsd_ns, config);
+    assert_eq!(
+        lvsd.state(),
+        State::Master,
+        "the address owner is master at once"
+    );
+    let lvsd_mac = mac_of(&p.lvsd_ns, "eth0");
+    let count = || {
+        std::fs::read_to_string(&capture)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&lvsd_mac)
+                    && l.contains(&format!("Request who-has {VIP} "))
+                    && l.contains(&format!("tell {VIP},"))
+            })
+            .count()
+    };
+    wait_for("first burst", Duration::from_secs(1), || count() == 3);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(), 3, "second burst before garp_master_delay");
+    wait_for("second burst", Duration::from_secs(2), || count() == 6);
+    lvsd.stop();
+}
