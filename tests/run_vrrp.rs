@@ -70,9 +70,23 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     let conf = p.dir.path().join("lvsd.conf");
     let socket = p.dir.path().join("lvsd.sock");
     std::fs::write(&conf, lvsd_conf(150)).unwrap();
+    // systemd's side of sd_notify(3).
+    let notify_path = p.dir.path().join("notify.sock");
+    let systemd = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    systemd
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let next_notify = || {
+        let mut buf = [0u8; 512];
+        let n = systemd.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let notify_env = format!("NOTIFY_SOCKET={}", notify_path.display());
     let mut daemon = p
         .lvsd_ns
         .spawn(&[
+            "env",
+            &notify_env,
             LVSD,
             "run",
             "--vrrp-only",
@@ -93,6 +107,7 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     wait_for("the control socket", Duration::from_secs(5), || {
         socket.exists()
     });
+    assert!(next_notify().starts_with("READY=1"));
     let s = status(&socket);
     assert_eq!(s["vrrp"][0]["name"], "VI_1");
     assert_eq!(s["vrrp"][0]["state"], "MASTER");
@@ -101,6 +116,8 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     // Reload, unchanged: the instance keeps running, state and VIP kept.
     let out = reload(&socket);
     assert_eq!(out.trim(), "reloaded: no change");
+    assert!(next_notify().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert!(next_notify().starts_with("READY=1"));
     assert!(has_vip(&p.lvsd_ns));
     let s = status(&socket);
     assert_eq!(s["vrrp"][0]["state"], "MASTER");
@@ -129,6 +146,10 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(daemon.child().wait().unwrap().success());
+    // The second reload's pair, then the stop.
+    assert!(next_notify().starts_with("RELOADING=1"));
+    assert!(next_notify().starts_with("READY=1"));
+    assert_eq!(next_notify(), "STOPPING=1");
     assert!(has_vip(&p.ka_ns));
     assert!(!socket.exists(), "the control socket is removed at exit");
 }

@@ -38,15 +38,27 @@ pub struct RunArgs {
     /// Serve /status and /metrics over HTTP on this address (e.g. 127.0.0.1:9777).
     #[arg(long)]
     pub http: Option<SocketAddr>,
+    /// Log format: `text` (journald shows it as is) or `json` (one object per line).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// How often the kernel table is re-read and repaired without events
     /// (the daemon's DEFAULT_RECONCILE_INTERVAL).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     pub reconcile_interval: Duration,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, no colours when not on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Runs the daemon until SIGTERM/SIGINT.
 pub fn run(args: RunArgs) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,13 +80,20 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        // journald stamps lines itself, and escape codes would show raw.
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 async fn serve_director(args: RunArgs) -> Result<(), String> {

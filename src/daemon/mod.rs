@@ -8,6 +8,7 @@
 
 pub mod health;
 pub mod notify;
+pub mod sd_notify;
 pub mod serve;
 pub mod vrrp;
 
@@ -186,6 +187,7 @@ impl<S: ConfigSource> Director<S> {
         self.reconcile().await?;
         let effects = self.start_checks(None);
         self.run_effects(effects);
+        sd_notify::notify(sd_notify::Notify::Ready);
         let mut tick = tokio::time::interval(self.options.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate; we just reconciled
@@ -270,8 +272,16 @@ impl<S: ConfigSource> Director<S> {
         }
     }
 
-    /// Re-reads the configuration; on errors nothing changes.
+    /// A reload, framed for systemd by RELOADING=1 and READY=1.
     async fn reload(&mut self) -> Response {
+        sd_notify::notify(sd_notify::Notify::Reloading);
+        let response = self.apply_reload().await;
+        sd_notify::notify(sd_notify::Notify::Ready);
+        response
+    }
+
+    /// Re-reads the configuration; on errors nothing changes.
+    async fn apply_reload(&mut self) -> Response {
         match self.source.load() {
             Err(errors) => {
                 self.status.reload_errors += 1;
@@ -371,6 +381,7 @@ impl<S: ConfigSource> Director<S> {
     }
 
     async fn shutdown(mut self) -> Result<(), DaemonError> {
+        sd_notify::notify(sd_notify::Notify::Stopping);
         // VRRP first: resigning at once lets the backup take over in skew time.
         if let Some(v) = self.vrrp.take() {
             v.shutdown().await;
