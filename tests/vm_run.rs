@@ -22,6 +22,7 @@ virtual_server 10.0.0.3 80 {{
     delay_loop 1
     lvs_sched rr
     lvs_method DR
+    sorry_server 10.0.1.99 80
     real_server 10.0.1.1 80 {{
         weight {weight}
         TCP_CHECK {{ connect_timeout 1 retry 0 }}
@@ -74,7 +75,7 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
     reals.addr("eth0", "10.0.1.1/24").unwrap();
     reals.addr("eth0", "10.0.1.2/24").unwrap();
     director.ip(&["link", "set", "lo", "up"]).unwrap();
-    let _up = server(&reals, "10.0.1.1:80");
+    let first = server(&reals, "10.0.1.1:80");
 
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
@@ -192,6 +193,27 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
             .sh("ipvsadm -Ln")
             .unwrap()
             .contains("  -> 10.0.1.1:80")
+    });
+
+    // Every real server down: the sorry server takes the traffic; back up,
+    // the real server takes over again.
+    drop(first);
+    wait_for("the sorry server", || {
+        director
+            .sh("ipvsadm -Ln")
+            .unwrap()
+            .contains("  -> 10.0.1.99:80")
+    });
+    let listing = director.sh("ipvsadm -Ln").unwrap();
+    assert!(!listing.contains("10.0.1.1:80"), "{listing}");
+    assert_eq!(
+        status_json(&socket).unwrap()["virtual_servers"][0]["sorry_server_active"],
+        true
+    );
+    let _first = server(&reals, "10.0.1.1:80");
+    wait_for("the real server back", || {
+        let listing = director.sh("ipvsadm -Ln").unwrap();
+        listing.contains("  -> 10.0.1.1:80") && !listing.contains("10.0.1.99")
     });
 
     // SIGTERM: the daemon removes what it programmed and exits 0.
