@@ -3,8 +3,8 @@
 #
 # On a fresh Debian machine of the CI kind (root, no IPVS in the host kernel)
 # it sets up everything itself, then builds and runs every test:
-#   1. installs the Debian packages the tests use, if any is missing;
-#   2. fetches Debian's kernel into target/vm-kernel (integration/vm/fetch-kernel.sh);
+#   1. installs the Debian packages the tests use, if any is missing, and
+#   2. fetches Debian's kernel into target/vm-kernel (both: integration/setup.sh);
 #   3. rustfmt check and clippy (-D warnings, all targets, all features);
 #   4. host tests: every unit and integration test binary of the workspace,
 #      as root (network-namespace tests included), and the doc tests;
@@ -45,35 +45,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# --- 1. Debian packages --------------------------------------------------------
-# What each is for: qemu-system-x86/kmod/busybox-static/cpio: the VM runner
-# and its initramfs; iproute2/nftables/iputils-ping/ethtool: namespace
-# topologies and fault injection; ipvsadm: the judge of the kernel's IPVS
-# table; keepalived: the VRRP peer and config oracle; tcpdump: captures;
-# strace: netlink captures; netcat-openbsd: traffic in VM tests; python3:
-# kernel extraction and this script's JSON reading.
-packages=(qemu-system-x86 kmod busybox-static cpio iproute2 nftables iputils-ping ethtool
-          ipvsadm keepalived tcpdump strace netcat-openbsd python3 time)
-step "packages"
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q || exit 1
-    apt-get install -y -q --no-install-recommends "${missing[@]}" || exit 1
-else
-    echo "all present"
-fi
-# keepalived's package starts a system instance on install; lvsd's tests run
-# their own keepalived processes inside namespaces only, never this one.
-if systemctl is-active --quiet keepalived 2>/dev/null; then systemctl stop keepalived; fi
-
-# --- 2. VM kernel --------------------------------------------------------------
-step "VM kernel"
-bash integration/vm/fetch-kernel.sh "$top/target/vm-kernel" || exit 1
+# --- 1./2. Debian packages and the VM kernel (integration/setup.sh) -----------
+step "setup: packages and VM kernel"
+bash integration/setup.sh || exit 1
 
 # Namespaces left by a killed earlier run (their creator is gone).
 for ns in $(ip netns list 2>/dev/null | awk '/^lvsdt-/ {print $1}'); do

@@ -135,6 +135,8 @@ pub struct Director<S: ConfigSource> {
     vrrp: Option<vrrp::VrrpSupervisor>,
     /// Verdicts changed since the last reconcile.
     dirty: bool,
+    /// The kernel table as read at the last reconcile (for status).
+    kernel: crate::lvs::Table,
 }
 
 impl<S: ConfigSource> Director<S> {
@@ -164,6 +166,7 @@ impl<S: ConfigSource> Director<S> {
             checks: None,
             vrrp: None,
             dirty: false,
+            kernel: crate::lvs::Table::new(),
         };
         d.run_effects(effects);
         Ok((d, status_rx))
@@ -260,7 +263,11 @@ impl<S: ConfigSource> Director<S> {
                 // Answer from the state after every event before this one.
                 self.reconcile_if_dirty().await;
                 let response = match request {
-                    Request::Status => Response::Status(self.status.clone()),
+                    Request::Status => {
+                        // The checkers' latest probes, not only the last reconcile's.
+                        self.publish_status(None);
+                        Response::Status(self.status.clone())
+                    }
                     Request::Reload => self.reload().await,
                 };
                 let _ = reply.send(response);
@@ -352,25 +359,29 @@ impl<S: ConfigSource> Director<S> {
             tracing::info!(?op, "IPVS");
         }
         let table = self.lvs.kernel_table().await.ok();
-        self.publish_status(table.as_ref());
+        self.publish_status(table);
         Ok(())
     }
 
-    fn publish_status(&mut self, kernel: Option<&crate::lvs::Table>) {
+    /// Rebuilds the status from the engine, the checkers' last results
+    /// and the kernel table (`None`: the one read at the last reconcile),
+    /// and publishes it.
+    fn publish_status(&mut self, kernel: Option<crate::lvs::Table>) {
         if let Some(v) = &self.vrrp {
             self.status.vrrp = v.status();
         }
         if let Some(kernel) = kernel {
-            let checks = &self.last_checks;
-            self.status.virtual_servers =
-                virtual_server_status(self.lvs.engine(), kernel, |vs, real| {
-                    checks
-                        .get(vs)
-                        .and_then(|v| v.get(real))
-                        .cloned()
-                        .unwrap_or_default()
-                });
+            self.kernel = kernel;
         }
+        let checks = &self.last_checks;
+        self.status.virtual_servers =
+            virtual_server_status(self.lvs.engine(), &self.kernel, |vs, real| {
+                checks
+                    .get(vs)
+                    .and_then(|v| v.get(real))
+                    .cloned()
+                    .unwrap_or_default()
+            });
         self.status_tx.send_replace(Arc::new(self.status.clone()));
     }
 
