@@ -1,8 +1,8 @@
 //! Golden vectors: every VRRP advert, gratuitous ARP and unsolicited NA
 //! captured from keepalived 2.2.7 decodes, and re-encodes byte for byte.
 //! Two sets: the repository's own (`integration/vectors/vrrp/`, made by
-//! `integration/scripts/capture-vrrp-vectors.sh`) and the reference set in
-//! `../shared/vectors/keepalived-2.2.7/`.
+//! `integration/scripts/capture-vrrp-vectors.sh`) and the project's
+//! reference set, copied into `integration/vectors/keepalived-2.2.7-reference/`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ fn vector_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     vec![
         root.join("integration/vectors/vrrp/hex"),
-        root.join("../shared/vectors/keepalived-2.2.7/hex"),
+        root.join("integration/vectors/keepalived-2.2.7-reference/hex"),
     ]
 }
 
