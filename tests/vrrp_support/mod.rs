@@ -195,11 +195,14 @@ pub fn start_keepalived(ns: &Netns, dir: &Path, conf: &str) -> ChildGuard {
 
 /// Kills every keepalived process of the namespace with `signal`.
 pub fn signal_keepalived(ns: &Netns, signal: &str) {
-    for pid in ns.pids() {
-        let _ = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status();
+    let pids: Vec<String> = ns.pids().iter().map(u32::to_string).collect();
+    if signal == "-KILL" {
+        // A real crash: stop every process first, so that the VRRP child
+        // cannot react to its parent's death (keepalived's PDEATHSIG makes
+        // it resign with priority 0 otherwise) and the parent cannot respawn it.
+        let _ = Command::new("kill").arg("-STOP").args(&pids).status();
     }
+    let _ = Command::new("kill").arg(signal).args(&pids).status();
 }
 
 pub fn has_vip(ns: &Netns) -> bool {
