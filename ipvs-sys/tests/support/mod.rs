@@ -25,10 +25,49 @@ pub const THRESHOLDS: &str = "\
 /// A test namespace with routes for the table's real servers: the kernel
 /// refuses (EINVAL) a NAT destination whose IPv4 address has no unicast or
 /// local route (ip_vs_ctl.c __ip_vs_update_dest → inet_addr_type check).
-pub struct Ns(pub Netns);
+///
+/// Tests holding an `Ns` run one at a time: the kernel keeps the services of
+/// every namespace in one hash table, and a multi-part dump walks it by
+/// position (ip_vs_genl_dump_services keeps an index in cb->args), so a
+/// service added or removed in another namespace between two parts shifts
+/// the walk and the dump repeats or skips entries. Seen here as ipvsadm
+/// listing a service several times while the other tests were running.
+pub struct Ns(pub Netns, Turn);
+
+/// Serialises the tests that compare whole-table dumps (see [`Ns`]).
+static KERNEL_TABLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    /// This thread's test already holds [`KERNEL_TABLE`] (a test may make
+    /// several namespaces).
+    static HOLDS_TURN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A test's turn at the kernel table; the first namespace of a test takes it.
+pub struct Turn(Option<std::sync::MutexGuard<'static, ()>>);
+
+impl Turn {
+    fn take() -> Turn {
+        if HOLDS_TURN.with(|h| h.get()) {
+            return Turn(None);
+        }
+        let guard = KERNEL_TABLE.lock().unwrap_or_else(|e| e.into_inner());
+        HOLDS_TURN.with(|h| h.set(true));
+        Turn(Some(guard))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            HOLDS_TURN.with(|h| h.set(false));
+        }
+    }
+}
 
 impl Ns {
     pub fn new(label: &str) -> Ns {
+        let turn = Turn::take();
         let ns = Netns::new(label).unwrap();
         ns.ip(&["link", "add", "dummy0", "type", "dummy"]).unwrap();
         ns.ip(&["link", "set", "dummy0", "multicast", "on"])
@@ -36,7 +75,7 @@ impl Ns {
         ns.addr("dummy0", "10.255.255.254/8").unwrap();
         ns.ip(&["-6", "addr", "add", "2001:db8:ffff::1/32", "dev", "dummy0"])
             .unwrap();
-        Ns(ns)
+        Ns(ns, turn)
     }
 
     pub fn client(&self) -> Client {
