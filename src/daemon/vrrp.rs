@@ -23,6 +23,8 @@ use crate::vrrp::machine::State;
 struct Running {
     config: InstanceConfig,
     shutdown: watch::Sender<bool>,
+    /// `None` when the instance failed before it started.
+    handle: Option<instance::InstanceHandle>,
     task: JoinHandle<Result<(), instance::InstanceError>>,
     forwarder: JoinHandle<()>,
 }
@@ -31,6 +33,8 @@ struct Running {
 #[derive(Debug)]
 pub struct VrrpSupervisor {
     running: BTreeMap<String, Running>,
+    /// One coordinator per `vrrp_sync_group` (members change state together).
+    coordinators: Vec<JoinHandle<()>>,
     status: Arc<Mutex<BTreeMap<String, VrrpStatus>>>,
     events: mpsc::Sender<Event>,
 }
@@ -43,13 +47,36 @@ impl VrrpSupervisor {
     ) -> VrrpSupervisor {
         let mut s = VrrpSupervisor {
             running: BTreeMap::new(),
+            coordinators: Vec::new(),
             status: Arc::default(),
             events,
         };
         for c in configs {
             s.spawn(c).await;
         }
+        s.coordinate_sync_groups();
         s
+    }
+
+    /// (Re)starts one coordinator per sync group over its running members.
+    fn coordinate_sync_groups(&mut self) {
+        for c in self.coordinators.drain(..) {
+            c.abort();
+        }
+        let mut groups: BTreeMap<&str, Vec<crate::vrrp::sync_group::Member>> = BTreeMap::new();
+        for (name, r) in &self.running {
+            if let (Some(group), Some(handle)) = (&r.config.sync_group, &r.handle) {
+                groups.entry(group).or_default().push((
+                    name.clone(),
+                    handle.state.clone(),
+                    handle.events.clone(),
+                ));
+            }
+        }
+        for (_, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+            self.coordinators
+                .push(tokio::spawn(crate::vrrp::sync_group::coordinate(members)));
+        }
     }
 
     async fn spawn(&mut self, config: InstanceConfig) {
@@ -81,10 +108,11 @@ impl VrrpSupervisor {
             map.insert(name.clone(), initial);
         }
         let events = self.events.clone();
+        // An instance that fails to start logs its error from its task.
+        let handle = ready_rx.await.ok();
+        let state = handle.as_ref().map(|h| h.state.clone());
         let forwarder = tokio::spawn(async move {
-            // An instance that fails to start reports its error through its task.
-            let Ok(handle) = ready_rx.await else { return };
-            let mut state = handle.state;
+            let Some(mut state) = state else { return };
             loop {
                 let now = *state.borrow_and_update();
                 if let Ok(mut map) = status.lock() {
@@ -113,6 +141,7 @@ impl VrrpSupervisor {
             Running {
                 config,
                 shutdown,
+                handle,
                 task,
                 forwarder,
             },
@@ -153,6 +182,7 @@ impl VrrpSupervisor {
                 self.spawn(c).await;
             }
         }
+        self.coordinate_sync_groups();
         changes
     }
 
@@ -172,6 +202,9 @@ impl VrrpSupervisor {
     /// Stops every instance: each resigns (priority 0), removes its VIPs
     /// and runs notify_stop.
     pub async fn shutdown(mut self) {
+        for c in self.coordinators.drain(..) {
+            c.abort();
+        }
         let names: Vec<String> = self.running.keys().cloned().collect();
         for name in names {
             self.stop(&name).await;
