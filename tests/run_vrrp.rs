@@ -111,6 +111,10 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     let s = status(&socket);
     assert_eq!(s["vrrp"][0]["name"], "VI_1");
     assert_eq!(s["vrrp"][0]["state"], "MASTER");
+    // As master, the master is this node, and it advertises.
+    assert_eq!(s["vrrp"][0]["master"], "192.168.77.1");
+    assert_eq!(s["vrrp"][0]["effective_priority"], 150);
+    assert!(s["vrrp"][0]["adverts_sent"].as_u64().unwrap() > 0, "{s}");
     let transitions = s["vrrp"][0]["transitions"].clone();
 
     // Reload, unchanged: the instance keeps running, state and VIP kept.
@@ -141,6 +145,16 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
         status(&socket)["vrrp"][0]["state"] == "BACKUP"
     });
     assert!(!has_vip(&p.lvsd_ns));
+    // As backup, the master is keepalived's node, heard in its adverts.
+    wait_for("lvsd to hear keepalived", Duration::from_secs(5), || {
+        status(&socket)["vrrp"][0]["master"] == "192.168.77.2"
+    });
+    let s = status(&socket);
+    assert_eq!(s["vrrp"][0]["effective_priority"], 90);
+    assert!(
+        s["vrrp"][0]["adverts_received"].as_u64().unwrap() > 0,
+        "{s}"
+    );
 
     // SIGTERM: lvsd exits cleanly; keepalived stays master.
     let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
@@ -152,4 +166,39 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     assert_eq!(next_notify(), "STOPPING=1");
     assert!(has_vip(&p.ka_ns));
     assert!(!socket.exists(), "the control socket is removed at exit");
+}
+
+/// `--dont-release-vrrp` (keepalived -V): at SIGTERM the master neither
+/// resigns nor removes its VIP, so the address keeps answering; without it
+/// the VIP goes at once (the test above).
+#[test]
+fn dont_release_vrrp_leaves_the_vip_at_exit() {
+    let p = pair("runk");
+    let conf = p.dir.path().join("lvsd.conf");
+    let socket = p.dir.path().join("lvsd.sock");
+    std::fs::write(&conf, lvsd_conf(150)).unwrap();
+    let mut daemon = p
+        .lvsd_ns
+        .spawn(&[
+            LVSD,
+            "run",
+            "--vrrp-only",
+            "--dont-release-vrrp",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+    wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
+        has_vip(&p.lvsd_ns)
+    });
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(daemon.child().wait().unwrap().success());
+    assert!(has_vip(&p.lvsd_ns), "the VIP was released");
+    // The client still reaches it.
+    p.client
+        .exec(&["ping", "-c", "1", "-W", "2", VIP])
+        .expect("ping the VIP left in place");
 }

@@ -337,6 +337,7 @@ mod director {
         let source = Swappable(Arc::new(Mutex::new(Ok(config(vec![web_plan()])))));
         let options = Options {
             dont_release_ipvs: false,
+            dont_release_vrrp: false,
             reconcile_interval: Duration::from_millis(200),
             config_path: "test.conf".into(),
         };

@@ -223,3 +223,94 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
     assert!(status.success(), "{status:?}");
     assert!(!director.sh("ipvsadm -Ln").unwrap().contains("TCP"));
 }
+
+/// `ha_suspend`: the checks of a virtual server run only while its address
+/// is on this node (keepalived follows address notifications; so does
+/// lvsd). The real server counts the checker's connections.
+#[test]
+fn ha_suspend_runs_checks_only_while_the_address_is_local() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let director = Netns::new("run-hs-dir").unwrap();
+    let reals = Netns::new("run-hs-rs").unwrap();
+    veth(&director, "eth0", &reals, "eth0").unwrap();
+    director.addr("eth0", "10.0.1.254/24").unwrap();
+    reals.addr("eth0", "10.0.1.1/24").unwrap();
+    director.ip(&["link", "set", "lo", "up"]).unwrap();
+    let listener = server(&reals, "10.0.1.1:80");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    let socket = dir.path().join("lvsd.sock");
+    std::fs::write(
+        &conf,
+        "virtual_server 10.0.0.3 80 {
+    delay_loop 1
+    lvs_method DR
+    ha_suspend
+    real_server 10.0.1.1 80 {
+        TCP_CHECK { connect_timeout 1 }
+    }
+}
+",
+    )
+    .unwrap();
+    let _daemon = director
+        .spawn(&[
+            LVSD,
+            "run",
+            "--lvs-only",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+    let suspended = |s: &serde_json::Value| s["virtual_servers"][0]["checks_suspended"] == true;
+
+    // 10.0.0.3 is not on the director: no check runs for three delay_loops.
+    wait_for("the daemon", || status_json(&socket).is_some());
+    assert!(suspended(&status_json(&socket).unwrap()));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "a suspended check ran");
+    let s = status_json(&socket).unwrap();
+    assert!(suspended(&s));
+    assert!(s["virtual_servers"][0]["real_servers"][0]["last_check"].is_null());
+    let text = lvsd(&["status", "--socket", socket.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("checks suspended"));
+
+    // The address arrives (as VRRP would add it): the checks start.
+    director
+        .ip(&["addr", "add", "10.0.0.3/32", "dev", "lo"])
+        .unwrap();
+    wait_for("checks to run", || {
+        accepted.load(Ordering::SeqCst) >= 2
+            && status_json(&socket).is_some_and(|s| {
+                !suspended(&s) && s["virtual_servers"][0]["real_servers"][0]["last_check"] == "ok"
+            })
+    });
+
+    // It goes again: the checks stop.
+    director
+        .ip(&["addr", "del", "10.0.0.3/32", "dev", "lo"])
+        .unwrap();
+    wait_for("checks to be suspended", || {
+        status_json(&socket).is_some_and(|s| suspended(&s))
+    });
+    let at_suspension = accepted.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(3));
+    // A probe already under way when the address went may still land.
+    assert!(
+        accepted.load(Ordering::SeqCst) <= at_suspension + 1,
+        "checks kept running after the address went"
+    );
+}

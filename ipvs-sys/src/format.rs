@@ -165,7 +165,8 @@ fn largenum(out: &mut String, i: u64, exact: bool) {
     };
 }
 
-fn fwd_name(f: &FwdMethod) -> &'static str {
+/// ipvsadm's Forward column: `Masq`, `Route`, `Tunnel`, `Local`.
+pub fn fwd_name(f: &FwdMethod) -> &'static str {
     match f {
         FwdMethod::Masq => "Masq",
         FwdMethod::Local => "Local",
@@ -338,26 +339,31 @@ fn service_line(out: &mut String, s: &Service, o: &ListOptions) {
                 largenum(out, v, o.exact);
             }
         }
-        _ => {
-            let _ = write!(out, "{name} {}", s.scheduler);
-            if has_sched_flags(s.flags) {
-                let _ = write!(out, " ({})", sched_flags(&s.scheduler, s.flags));
-            }
-            if let Some(p) = s.persistence {
-                let _ = write!(out, " persistent {}", p.timeout);
-                if let Some(m) = mask_text(s.key.family(), p.netmask) {
-                    let _ = write!(out, " mask {m}");
-                }
-                if let Some(pe) = &s.pe_name {
-                    let _ = write!(out, " pe {pe}");
-                }
-            }
-            if s.flags.has(ServiceFlags::ONEPACKET) {
-                out.push_str(" ops");
-            }
-        }
+        _ => out.push_str(&service_summary(s)),
     }
     out.push('\n');
+}
+
+/// The service line of ipvsadm's default listing, without the newline:
+/// `TCP  10.0.0.3:80 wrr persistent 300`, `FWM  7 sh (sh-port)`.
+pub fn service_summary(s: &Service) -> String {
+    let mut out = format!("{} {}", svc_name(&s.key), s.scheduler);
+    if has_sched_flags(s.flags) {
+        let _ = write!(out, " ({})", sched_flags(&s.scheduler, s.flags));
+    }
+    if let Some(p) = s.persistence {
+        let _ = write!(out, " persistent {}", p.timeout);
+        if let Some(m) = mask_text(s.key.family(), p.netmask) {
+            let _ = write!(out, " mask {m}");
+        }
+        if let Some(pe) = &s.pe_name {
+            let _ = write!(out, " pe {pe}");
+        }
+    }
+    if s.flags.has(ServiceFlags::ONEPACKET) {
+        out.push_str(" ops");
+    }
+    out
 }
 
 fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions) {

@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// Keep the IPVS services at exit (keepalived `--dont-release-ipvs`).
     #[arg(short = 'I', long)]
     pub dont_release_ipvs: bool,
+    /// Keep the VIPs at exit and do not resign (keepalived `--dont-release-vrrp`).
+    #[arg(short = 'V', long)]
+    pub dont_release_vrrp: bool,
     /// Control socket path.
     #[arg(long, default_value = DEFAULT_SOCKET)]
     pub control_socket: PathBuf,
@@ -116,6 +119,7 @@ async fn serve_director(args: RunArgs) -> Result<(), String> {
     let (events, rx) = mpsc::channel(1024);
     let director_options = Options {
         dont_release_ipvs: args.dont_release_ipvs,
+        dont_release_vrrp: args.dont_release_vrrp,
         reconcile_interval: args.reconcile_interval,
         config_path: path.clone(),
     };

@@ -37,6 +37,11 @@ pub fn director_config(config: &m::Config) -> Result<DirectorConfig, Vec<String>
                 }
             };
             let vs_index = out.virtual_servers.len();
+            // keepalived suspends the checkers of an address-based virtual
+            // server only (a fwmark service has no address to watch).
+            if let (true, ipvs_sys::ServiceKey::Addr { addr, .. }) = (vs.ha_suspend, key) {
+                out.ha_suspend.insert(vs_index, addr);
+            }
             for (real_index, (real, plan)) in
                 vs.real_servers.iter().zip(&server.plan.reals).enumerate()
             {

@@ -6,12 +6,15 @@
 //! reconcile. Effects (IPVS operations, notify scripts) leave through the
 //! LVS runtime and the notify queue. The loop never blocks on I/O itself.
 
+pub mod addresses;
 pub mod health;
 pub mod notify;
 pub mod sd_notify;
 pub mod serve;
 pub mod vrrp;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +50,9 @@ pub struct DirectorConfig {
     pub timeouts: Option<ipvs_sys::Timeouts>,
     /// The VRRP instances.
     pub vrrp: Vec<crate::vrrp::config::InstanceConfig>,
+    /// `ha_suspend`: virtual servers (by index) whose checks run only
+    /// while their address is configured on this node.
+    pub ha_suspend: BTreeMap<usize, IpAddr>,
 }
 
 /// Loads (and re-loads) the configuration; errors are `file:line:col:
@@ -88,6 +94,8 @@ pub enum Event {
         /// It is now MASTER.
         master: bool,
     },
+    /// The namespace's local addresses, at start and after each change.
+    LocalAddresses(BTreeSet<IpAddr>),
     /// A control-socket request.
     Control(Incoming),
     /// SIGHUP.
@@ -101,6 +109,8 @@ pub enum Event {
 pub struct Options {
     /// Keep the IPVS services at exit (`--dont-release-ipvs`).
     pub dont_release_ipvs: bool,
+    /// Keep the VIPs at exit, without resigning (`--dont-release-vrrp`).
+    pub dont_release_vrrp: bool,
     /// Periodic reconcile interval.
     pub reconcile_interval: Duration,
     /// Where the configuration came from, for messages.
@@ -132,6 +142,14 @@ pub struct Director<S: ConfigSource> {
     /// Where the check runner sends its events.
     events: mpsc::Sender<Event>,
     checks: Option<health::CheckRunner>,
+    /// Every check of the configuration with its last known state, the
+    /// suspended ones included, so that resuming or reloading carries them.
+    check_states: Option<::checks::Scheduler<health::RealKey>>,
+    /// Virtual servers whose checks are suspended (`ha_suspend`).
+    suspended: BTreeSet<usize>,
+    /// The local addresses, once known (followed only with `ha_suspend`).
+    local_addresses: Option<BTreeSet<IpAddr>>,
+    address_watch: Option<tokio::task::JoinHandle<()>>,
     vrrp: Option<vrrp::VrrpSupervisor>,
     /// Verdicts changed since the last reconcile.
     dirty: bool,
@@ -164,6 +182,10 @@ impl<S: ConfigSource> Director<S> {
             notify,
             events,
             checks: None,
+            check_states: None,
+            suspended: BTreeSet::new(),
+            local_addresses: None,
+            address_watch: None,
             vrrp: None,
             dirty: false,
             kernel: crate::lvs::Table::new(),
@@ -188,6 +210,7 @@ impl<S: ConfigSource> Director<S> {
         }
         self.lvs.apply(start).await?;
         self.reconcile().await?;
+        self.follow_addresses_if_needed();
         let effects = self.start_checks(None);
         self.run_effects(effects);
         sd_notify::notify(sd_notify::Notify::Ready);
@@ -259,6 +282,18 @@ impl<S: ConfigSource> Director<S> {
                     }
                 }
             }
+            Event::LocalAddresses(addresses) => {
+                self.local_addresses = Some(addresses);
+                if self.wanted_suspensions() != self.suspended {
+                    let previous = match self.checks.take() {
+                        Some(runner) => runner.stop().await,
+                        None => None,
+                    };
+                    let effects = self.start_checks(previous);
+                    self.run_effects(effects);
+                    self.publish_status(None);
+                }
+            }
             Event::Control((request, reply)) => {
                 // Answer from the state after every event before this one.
                 self.reconcile_if_dirty().await;
@@ -310,7 +345,8 @@ impl<S: ConfigSource> Director<S> {
                 let mut effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
                 self.last_checks = carry_checks(&self.config, &self.last_checks, &config);
                 self.config = config;
-                effects.extend(self.start_checks(previous.as_ref()));
+                self.follow_addresses_if_needed();
+                effects.extend(self.start_checks(previous));
                 self.status.reloads += 1;
                 self.run_effects(effects);
                 self.reconcile_logged().await;
@@ -320,24 +356,99 @@ impl<S: ConfigSource> Director<S> {
         }
     }
 
-    /// Starts the checkers of the current configuration, inheriting the
-    /// states of `previous`'s identical checks; the engine takes the
-    /// scheduler's verdicts, so the two never disagree (a check whose
-    /// settings changed starts afresh, as a new one does in keepalived).
+    /// Starts the checkers of the current configuration but those of
+    /// suspended virtual servers, inheriting the last known state of every
+    /// identical check (from `previous`, the scheduler just stopped, and
+    /// from before any suspension); the engine takes the scheduler's
+    /// verdicts, so the two never disagree (a check whose settings changed
+    /// starts afresh, as a new one does in keepalived). A suspended server
+    /// keeps its verdict, as keepalived's disabled checker does.
     fn start_checks(
         &mut self,
-        previous: Option<&::checks::Scheduler<health::RealKey>>,
+        previous: Option<::checks::Scheduler<health::RealKey>>,
     ) -> Vec<Effect> {
+        let mut states = ::checks::Scheduler::new(
+            self.config.checks.clone(),
+            ::checks::SchedulerOptions::default(),
+        );
+        for older in [self.check_states.as_ref(), previous.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            states.inherit(older);
+        }
+        let suspended = self.wanted_suspensions();
+        for (vs, address) in &self.config.ha_suspend {
+            let now = suspended.contains(vs);
+            if now != self.suspended.contains(vs) || (now && self.checks.is_none()) {
+                let name = self
+                    .config
+                    .virtual_servers
+                    .get(*vs)
+                    .map(|v| ipvs_sys::error::KeyDisplay(&v.plan.service.key).to_string());
+                let name = name.unwrap_or_default();
+                if now {
+                    tracing::info!("virtual server {name}: checks suspended, {address} is not local (ha_suspend)");
+                } else {
+                    tracing::info!("virtual server {name}: checks resumed, {address} is local");
+                }
+            }
+        }
+        self.suspended = suspended;
+        let running: Vec<_> = self
+            .config
+            .checks
+            .iter()
+            .filter(|r| !self.suspended.contains(&r.key.0))
+            .cloned()
+            .collect();
         let events = self.events.clone();
-        let (runner, verdicts) =
-            health::CheckRunner::start(self.config.checks.clone(), previous, events);
+        let (runner, verdicts) = health::CheckRunner::start(running, Some(&states), events);
         self.checks = Some(runner);
+        self.check_states = Some(states);
         let mut effects = Vec::new();
         for ((vs, real), verdict) in verdicts {
             effects.extend(self.lvs.engine_mut().set_verdict(vs, real, verdict));
         }
         self.dirty = true;
         effects
+    }
+
+    /// The `ha_suspend` virtual servers whose address is not local (none
+    /// while the local addresses are unknown).
+    fn wanted_suspensions(&self) -> BTreeSet<usize> {
+        let Some(local) = &self.local_addresses else {
+            return BTreeSet::new();
+        };
+        self.config
+            .ha_suspend
+            .iter()
+            .filter(|(_, address)| !local.contains(address))
+            .map(|(vs, _)| *vs)
+            .collect()
+    }
+
+    /// With `ha_suspend` in the configuration: reads the local addresses
+    /// now (so that checks start suspended where they must) and follows
+    /// them from then on.
+    fn follow_addresses_if_needed(&mut self) {
+        if self.config.ha_suspend.is_empty() || self.address_watch.is_some() {
+            return;
+        }
+        let dumped = crate::vrrp::netlink::RouteSocket::open(0, false)
+            .and_then(|mut socket| socket.addresses());
+        match dumped {
+            Ok(list) => {
+                self.local_addresses = Some(list.into_iter().map(|a| a.address).collect());
+            }
+            Err(e) => tracing::warn!("ha_suspend: cannot read the local addresses: {e}"),
+        }
+        let events = self.events.clone();
+        self.address_watch = Some(tokio::spawn(async move {
+            if let Err(e) = addresses::watch(events).await {
+                tracing::error!("ha_suspend: {e}; checks are no longer suspended or resumed");
+            }
+        }));
     }
 
     async fn reconcile_if_dirty(&mut self) {
@@ -382,6 +493,11 @@ impl<S: ConfigSource> Director<S> {
                     .cloned()
                     .unwrap_or_default()
             });
+        for vs in &self.suspended {
+            if let Some(s) = self.status.virtual_servers.get_mut(*vs) {
+                s.checks_suspended = true;
+            }
+        }
         self.status_tx.send_replace(Arc::new(self.status.clone()));
     }
 
@@ -395,10 +511,13 @@ impl<S: ConfigSource> Director<S> {
         sd_notify::notify(sd_notify::Notify::Stopping);
         // VRRP first: resigning at once lets the backup take over in skew time.
         if let Some(v) = self.vrrp.take() {
-            v.shutdown().await;
+            v.shutdown(!self.options.dont_release_vrrp).await;
         }
         if let Some(runner) = self.checks.take() {
             let _ = runner.stop().await;
+        }
+        if let Some(watch) = self.address_watch.take() {
+            watch.abort();
         }
         let release = !self.options.dont_release_ipvs;
         let (report, effects) = self

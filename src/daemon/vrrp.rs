@@ -7,6 +7,7 @@
 //! restarted and removed ones stopped (they resign with priority 0).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,6 +24,8 @@ use crate::vrrp::machine::State;
 struct Running {
     config: InstanceConfig,
     shutdown: watch::Sender<bool>,
+    /// Set before `shutdown` to stop without releasing (`--dont-release-vrrp`).
+    keep_vips: Arc<AtomicBool>,
     /// `None` when the instance failed before it started.
     handle: Option<instance::InstanceHandle>,
     task: JoinHandle<Result<(), instance::InstanceError>>,
@@ -83,7 +86,13 @@ impl VrrpSupervisor {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = oneshot::channel();
         let name = config.name.clone();
-        let run = instance::run(config.clone(), shutdown_rx, Some(ready_tx));
+        let keep_vips = Arc::new(AtomicBool::new(false));
+        let run = instance::run_with_release(
+            config.clone(),
+            shutdown_rx,
+            Some(ready_tx),
+            Arc::clone(&keep_vips),
+        );
         let instance_name = name.clone();
         let task = tokio::spawn(async move {
             let result = run.await;
@@ -103,6 +112,9 @@ impl VrrpSupervisor {
             master: None,
             last_transition: None,
             transitions: 0,
+            adverts_sent: 0,
+            adverts_received: 0,
+            dropped: BTreeMap::new(),
         };
         if let Ok(mut map) = status.lock() {
             map.insert(name.clone(), initial);
@@ -141,6 +153,7 @@ impl VrrpSupervisor {
             Running {
                 config,
                 shutdown,
+                keep_vips,
                 handle,
                 task,
                 forwarder,
@@ -161,7 +174,7 @@ impl VrrpSupervisor {
             .collect();
         for name in stale {
             let restarted = wanted.contains_key(name.as_str());
-            self.stop(&name).await;
+            self.stop(&name, true).await;
             changes.push(format!(
                 "vrrp_instance {name}: {}",
                 if restarted {
@@ -186,8 +199,9 @@ impl VrrpSupervisor {
         changes
     }
 
-    async fn stop(&mut self, name: &str) {
+    async fn stop(&mut self, name: &str, release: bool) {
         if let Some(r) = self.running.remove(name) {
+            r.keep_vips.store(!release, Ordering::SeqCst);
             let _ = r.shutdown.send(true);
             if let Err(e) = r.task.await {
                 tracing::error!(instance = name, error = %e, "VRRP instance task failed");
@@ -200,22 +214,38 @@ impl VrrpSupervisor {
     }
 
     /// Stops every instance: each resigns (priority 0), removes its VIPs
-    /// and runs notify_stop.
-    pub async fn shutdown(mut self) {
+    /// and runs notify_stop — unless `release` is false
+    /// (`--dont-release-vrrp`), when each leaves its VIPs in place.
+    pub async fn shutdown(mut self, release: bool) {
         for c in self.coordinators.drain(..) {
             c.abort();
         }
         let names: Vec<String> = self.running.keys().cloned().collect();
         for name in names {
-            self.stop(&name).await;
+            self.stop(&name, release).await;
         }
     }
 
-    /// The instances' status, in name order.
+    /// The instances' status, in name order, with the live view and
+    /// counters of each running instance.
     pub fn status(&self) -> Vec<VrrpStatus> {
-        self.status
+        let mut list: Vec<VrrpStatus> = self
+            .status
             .lock()
             .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for s in &mut list {
+            let Some(handle) = self.running.get(&s.name).and_then(|r| r.handle.as_ref()) else {
+                continue;
+            };
+            let counters = &handle.counters;
+            let live = counters.live();
+            s.effective_priority = live.effective_priority;
+            s.master = live.master;
+            s.adverts_sent = counters.adverts_sent();
+            s.adverts_received = counters.adverts_received();
+            s.dropped = counters.dropped();
+        }
+        list
     }
 }

@@ -3,7 +3,7 @@
 //! counters) and the checkers' last results.
 
 use ipvs_sys::error::KeyDisplay;
-use ipvs_sys::format::addrport;
+use ipvs_sys::format::{addrport, fwd_name, service_summary};
 
 use super::diff::Table;
 use super::engine::Engine;
@@ -43,6 +43,7 @@ pub fn virtual_server_status(
                     let check = last_check(vs_index, i);
                     RealServerStatus {
                         address: addrport(&real.dest.key.addr, real.dest.key.port),
+                        forward: fwd_name(&real.dest.fwd).to_string(),
                         healthy: verdicts.get(i).is_none_or(|v| v.up),
                         configured_weight: real.dest.weight,
                         kernel_weight: kdest.map(|d| d.weight),
@@ -64,8 +65,10 @@ pub fn virtual_server_status(
             VirtualServerStatus {
                 service: KeyDisplay(&key).to_string(),
                 scheduler: vs.plan.service.scheduler.clone(),
+                summary: service_summary(&vs.plan.service),
                 quorum_up,
                 sorry_server_active,
+                checks_suspended: false,
                 traffic: in_kernel
                     .and_then(|k| k.service.stats.as_ref())
                     .map(Traffic::from),
@@ -137,10 +140,12 @@ mod tests {
         assert_eq!(status.len(), 1);
         let s = &status[0];
         assert_eq!(s.service, "TCP 10.0.0.3:80");
+        assert_eq!(s.summary, "TCP  10.0.0.3:80 wlc");
         assert!(s.quorum_up && !s.sorry_server_active);
         assert_eq!(s.traffic.unwrap().conns, 9);
         let r = &s.real_servers;
         assert_eq!(r[0].address, "10.0.1.1:80");
+        assert_eq!(r[0].forward, "Route");
         assert!(r[0].healthy);
         assert_eq!(
             (

@@ -21,6 +21,12 @@ struct InstanceStateLabels {
     state: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceReasonLabels {
+    instance: String,
+    reason: String,
+}
+
 #[derive(Debug, Clone, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabels {
     service: String,
@@ -56,6 +62,11 @@ pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
     let vrrp_state = Family::<InstanceStateLabels, Gauge>::default();
     let (priority, effective) = (G::default(), G::default());
     let transitions = Family::<InstanceLabels, Counter>::default();
+    let (sent, received) = (
+        Family::<InstanceLabels, Counter>::default(),
+        Family::<InstanceLabels, Counter>::default(),
+    );
+    let dropped = Family::<InstanceReasonLabels, Counter>::default();
     for v in &status.vrrp {
         let l = InstanceLabels {
             instance: v.name.clone(),
@@ -73,6 +84,16 @@ pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
             .get_or_create(&l)
             .set(i64::from(v.effective_priority));
         transitions.get_or_create(&l).inc_by(v.transitions);
+        sent.get_or_create(&l).inc_by(v.adverts_sent);
+        received.get_or_create(&l).inc_by(v.adverts_received);
+        for (reason, count) in &v.dropped {
+            dropped
+                .get_or_create(&InstanceReasonLabels {
+                    instance: v.name.clone(),
+                    reason: reason.clone(),
+                })
+                .inc_by(*count);
+        }
     }
     registry.register(
         "vrrp_state",
@@ -89,6 +110,17 @@ pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
         "vrrp_transitions",
         "VRRP state transitions since start",
         transitions,
+    );
+    registry.register("vrrp_adverts_sent", "VRRP adverts sent", sent);
+    registry.register(
+        "vrrp_adverts_received",
+        "VRRP adverts received that passed every check",
+        received,
+    );
+    registry.register(
+        "vrrp_packets_dropped",
+        "Received VRRP packets dropped, by reason",
+        dropped,
     );
 
     let quorum = Family::<ServiceLabels, Gauge>::default();
@@ -282,12 +314,17 @@ mod tests {
                 master: None,
                 last_transition: None,
                 transitions: 5,
+                adverts_sent: 0,
+                adverts_received: 40,
+                dropped: [("ttl".to_string(), 2)].into_iter().collect(),
             }],
             virtual_servers: vec![VirtualServerStatus {
                 service: "TCP 10.0.0.3:80".into(),
                 scheduler: "rr".into(),
+                summary: "TCP  10.0.0.3:80 rr".into(),
                 quorum_up: true,
                 sorry_server_active: false,
+                checks_suspended: false,
                 traffic: Some(Traffic {
                     conns: 12,
                     in_bytes: 4096,
@@ -295,6 +332,7 @@ mod tests {
                 }),
                 real_servers: vec![RealServerStatus {
                     address: "10.0.1.1:80".into(),
+                    forward: "Route".into(),
                     healthy: true,
                     configured_weight: 2,
                     kernel_weight: Some(2),
@@ -320,6 +358,8 @@ mod tests {
             "lvsd_vrrp_priority{instance=\"VI_1\"} 100",
             "lvsd_vrrp_effective_priority{instance=\"VI_1\"} 98",
             "lvsd_vrrp_transitions_total{instance=\"VI_1\"} 5",
+            "lvsd_vrrp_adverts_received_total{instance=\"VI_1\"} 40",
+            "lvsd_vrrp_packets_dropped_total{instance=\"VI_1\",reason=\"ttl\"} 2",
             "lvsd_virtual_server_quorum_up{service=\"TCP 10.0.0.3:80\"} 1",
             "lvsd_virtual_server_connections_total{service=\"TCP 10.0.0.3:80\"} 12",
             "lvsd_virtual_server_bytes_in_total{service=\"TCP 10.0.0.3:80\"} 4096",

@@ -7,6 +7,7 @@ pub mod http;
 pub mod metrics;
 pub mod text;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,15 @@ pub struct VrrpStatus {
     pub last_transition: Option<u64>,
     /// State transitions since start.
     pub transitions: u64,
+    /// Adverts sent.
+    #[serde(default)]
+    pub adverts_sent: u64,
+    /// Adverts received that passed every check.
+    #[serde(default)]
+    pub adverts_received: u64,
+    /// Received packets dropped, by reason (ttl, checksum, auth, ...).
+    #[serde(default)]
+    pub dropped: BTreeMap<String, u64>,
 }
 
 /// Traffic counters and rates of a service or real server (from the kernel).
@@ -96,10 +106,16 @@ pub struct VirtualServerStatus {
     pub service: String,
     /// Scheduler.
     pub scheduler: String,
+    /// The service line of `ipvsadm -Ln`: name, scheduler, flags, persistence.
+    #[serde(default)]
+    pub summary: String,
     /// Whether the live weight meets `quorum`.
     pub quorum_up: bool,
     /// Whether the sorry server is in service.
     pub sorry_server_active: bool,
+    /// Its checks are suspended: `ha_suspend` and its address is not local.
+    #[serde(default)]
+    pub checks_suspended: bool,
     /// Kernel counters, when the service is in the kernel.
     pub traffic: Option<Traffic>,
     /// The real servers, in configuration order.
@@ -111,6 +127,9 @@ pub struct VirtualServerStatus {
 pub struct RealServerStatus {
     /// `10.0.1.1:80` or `[2001:db8::1]:80`.
     pub address: String,
+    /// Forwarding method as ipvsadm names it (`Route`, `Masq`, `Tunnel`).
+    #[serde(default)]
+    pub forward: String,
     /// All checkers pass.
     pub healthy: bool,
     /// Weight from the configuration.

@@ -29,42 +29,56 @@ pub fn render(status: &Status, now: u64) -> String {
             );
         }
     }
-    for vs in &status.virtual_servers {
+    if !status.virtual_servers.is_empty() {
         if !out.is_empty() {
             out.push('\n');
         }
-        let quorum = if vs.quorum_up {
-            "quorum up"
+        // ipvsadm -Ln's columns first (same widths), the health columns after.
+        out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+        out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn  Health Conf Last check (latency)\n");
+    }
+    for vs in &status.virtual_servers {
+        let mut notes = Vec::new();
+        if !vs.quorum_up {
+            notes.push("QUORUM LOST");
+        }
+        if vs.sorry_server_active {
+            notes.push("sorry server in service");
+        }
+        if vs.checks_suspended {
+            notes.push("checks suspended: address not local");
+        }
+        let summary = if vs.summary.is_empty() {
+            format!("{} {}", vs.service, vs.scheduler)
         } else {
-            "QUORUM LOST"
+            vs.summary.clone()
         };
-        let sorry = if vs.sorry_server_active {
-            ", sorry server in service"
+        if notes.is_empty() {
+            let _ = writeln!(out, "{summary}");
         } else {
-            ""
-        };
-        let _ = writeln!(out, "{} {} ({quorum}{sorry})", vs.service, vs.scheduler);
-        out.push_str("  -> RealServer                   Health Weight Kernel Last check                 Latency  ActiveConn InActConn\n");
+            let _ = writeln!(out, "{summary}  [{}]", notes.join(", "));
+        }
         for rs in &vs.real_servers {
             let health = if rs.healthy { "up" } else { "DOWN" };
+            // Not in the kernel table: ipvsadm would not list it at all.
             let kernel = rs
                 .kernel_weight
                 .map_or_else(|| "-".to_string(), |w| w.to_string());
-            let last = rs.last_check.as_deref().unwrap_or("-");
-            let latency = rs
-                .last_latency_ms
-                .map_or_else(|| "-".to_string(), |ms| format!("{ms:.1}ms"));
+            let mut last = rs.last_check.clone().unwrap_or_else(|| "-".into());
+            if let Some(ms) = rs.last_latency_ms {
+                let _ = write!(last, " ({ms:.1}ms)");
+            }
             let _ = writeln!(
                 out,
-                "  -> {:<28} {:<6} {:<6} {:<6} {:<26} {:<8} {:<10} {}",
+                "  -> {:<28} {:<7} {:<6} {:<10} {:<10} {:<6} {:<4} {}",
                 rs.address,
+                rs.forward,
+                kernel,
+                rs.active_conns,
+                rs.inactive_conns,
                 health,
                 rs.configured_weight,
-                kernel,
-                last,
-                latency,
-                rs.active_conns,
-                rs.inactive_conns
+                last
             );
         }
     }
@@ -102,15 +116,21 @@ mod tests {
                 master: Some("10.0.0.1".parse().unwrap()),
                 last_transition: Some(1000),
                 transitions: 2,
+                adverts_sent: 0,
+                adverts_received: 0,
+                dropped: Default::default(),
             }],
             virtual_servers: vec![VirtualServerStatus {
                 service: "TCP 10.0.0.3:80".into(),
                 scheduler: "wrr".into(),
-                quorum_up: true,
+                summary: "TCP  10.0.0.3:80 wrr persistent 300".into(),
+                quorum_up: false,
                 sorry_server_active: false,
+                checks_suspended: false,
                 traffic: None,
                 real_servers: vec![RealServerStatus {
                     address: "10.0.1.2:80".into(),
+                    forward: "Route".into(),
                     healthy: false,
                     configured_weight: 3,
                     kernel_weight: None,
@@ -130,10 +150,14 @@ mod tests {
             lines[1],
             "VI_1                 eth0       51   MASTER  150  148  10.0.0.1                3m12s ago"
         );
-        assert_eq!(lines[3], "TCP 10.0.0.3:80 wrr (quorum up)");
+        assert_eq!(lines[3], "Prot LocalAddress:Port Scheduler Flags");
         assert_eq!(
             lines[5],
-            "  -> 10.0.1.2:80                  DOWN   3      -      connection refused         0.2ms    0          2"
+            "TCP  10.0.0.3:80 wrr persistent 300  [QUORUM LOST]"
+        );
+        assert_eq!(
+            lines[6],
+            "  -> 10.0.1.2:80                  Route   -      0          2          DOWN   3    connection refused (0.2ms)"
         );
     }
 

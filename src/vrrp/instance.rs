@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -46,10 +47,23 @@ pub enum InstanceError {
     NoLinkLocal(String),
 }
 
-/// Counters of dropped packets by reason (codec errors and machine rejects).
+/// What a running instance counts and knows, read by status and metrics.
 #[derive(Debug, Default)]
 pub struct Counters {
     dropped: Mutex<BTreeMap<String, u64>>,
+    adverts_sent: AtomicU64,
+    adverts_received: AtomicU64,
+    live: Mutex<Live>,
+}
+
+/// The instance's view of the group, updated as events are handled.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Live {
+    /// Priority after track weights.
+    pub effective_priority: u8,
+    /// The current master's primary address: ours as master, the source of
+    /// the last accepted advert as backup, unknown after a resignation.
+    pub master: Option<IpAddr>,
 }
 
 impl Counters {
@@ -63,6 +77,44 @@ impl Counters {
     pub fn dropped(&self) -> BTreeMap<String, u64> {
         self.dropped.lock().map(|m| m.clone()).unwrap_or_default()
     }
+
+    /// Adverts sent (each destination counts once).
+    pub fn adverts_sent(&self) -> u64 {
+        self.adverts_sent.load(Ordering::Relaxed)
+    }
+
+    /// Adverts received that passed every check.
+    pub fn adverts_received(&self) -> u64 {
+        self.adverts_received.load(Ordering::Relaxed)
+    }
+
+    /// Effective priority and master address.
+    pub fn live(&self) -> Live {
+        self.live.lock().map(|l| *l).unwrap_or_default()
+    }
+
+    fn update_live(&self, f: impl FnOnce(&mut Live)) {
+        if let Ok(mut live) = self.live.lock() {
+            f(&mut live);
+        }
+    }
+}
+
+/// Refreshes [`Live`] after the machine handled an event; `advert` is the
+/// source and priority of an advert that passed the machine's checks.
+fn observe(counters: &Counters, machine: &Machine, primary: IpAddr, advert: Option<(IpAddr, u8)>) {
+    if advert.is_some() {
+        counters.adverts_received.fetch_add(1, Ordering::Relaxed);
+    }
+    counters.update_live(|live| {
+        live.effective_priority = machine.effective_priority();
+        live.master = match (machine.state(), advert) {
+            (State::Master, _) => Some(primary),
+            (State::Backup, Some((source, priority))) => (priority > 0).then_some(source),
+            (State::Backup, None) => live.master,
+            (State::Init | State::Fault, _) => None,
+        };
+    });
 }
 
 fn decode_reason(error: &DecodeError) -> &'static str {
@@ -221,8 +273,11 @@ impl Edge {
                 destination,
             });
             let to = SockAddr::from(SocketAddr::new(destination, 0));
-            if let Err(e) = self.send_socket.send_to(&message, &to) {
-                tracing::warn!("{}: advert to {destination}: {e}", self.config.name);
+            match self.send_socket.send_to(&message, &to) {
+                Ok(_) => {
+                    self.counters.adverts_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => tracing::warn!("{}: advert to {destination}: {e}", self.config.name),
             }
         }
     }
@@ -570,8 +625,22 @@ fn open_edge(
 /// runs notify_stop, and returns.
 pub async fn run(
     config: InstanceConfig,
+    shutdown: watch::Receiver<bool>,
+    ready: Option<tokio::sync::oneshot::Sender<InstanceHandle>>,
+) -> Result<(), InstanceError> {
+    run_with_release(config, shutdown, ready, Arc::default()).await
+}
+
+/// [`run`], where `keep_vips` set by the time `shutdown` turns true is
+/// keepalived's `--dont-release-vrrp`: the instance neither resigns nor
+/// removes its VIPs (nor its vMAC interface) and runs no notify_stop, so the
+/// addresses keep answering until the next start removes them (keepalived
+/// skips shutdown_vrrp_instances).
+pub async fn run_with_release(
+    config: InstanceConfig,
     mut shutdown: watch::Receiver<bool>,
     ready: Option<tokio::sync::oneshot::Sender<InstanceHandle>>,
+    keep_vips: Arc<AtomicBool>,
 ) -> Result<(), InstanceError> {
     let counters = Arc::new(Counters::default());
     let (state_tx, state_rx) = watch::channel(State::Init);
@@ -619,6 +688,7 @@ pub async fn run(
     }
     let actions = machine.handle(Event::Startup, std::time::Instant::now());
     edge.execute(actions);
+    observe(&counters, &machine, edge.primary, None);
     // Ready once leftovers are removed and the machine has started.
     if let Some(ready) = ready {
         let _ = ready.send(InstanceHandle {
@@ -637,22 +707,31 @@ pub async fn run(
             _ = tokio::time::sleep_until(deadline) => {
                 let actions = machine.handle(Event::Timer, std::time::Instant::now());
                 edge.execute(actions);
+                observe(&counters, &machine, edge.primary, None);
             }
             guard = recv.readable() => {
                 let Ok(mut guard) = guard else { continue };
                 match guard.try_io(|fd| fd.get_ref().receive(&mut buf)) {
                     Ok(Ok(received)) => {
-                        let actions = match received {
-                            Ok((source, advert)) => machine.handle(
-                                Event::Advert { source, advert },
-                                std::time::Instant::now(),
-                            ),
+                        let (actions, accepted) = match received {
+                            Ok((source, advert)) => {
+                                let accepted = machine
+                                    .check_advert(source, &advert)
+                                    .is_ok()
+                                    .then_some((source, advert.priority));
+                                let actions = machine.handle(
+                                    Event::Advert { source, advert },
+                                    std::time::Instant::now(),
+                                );
+                                (actions, accepted)
+                            }
                             Err(e) => {
                                 counters.count(decode_reason(&e).to_string());
-                                Vec::new()
+                                (Vec::new(), None)
                             }
                         };
                         edge.execute(actions);
+                        observe(&counters, &machine, edge.primary, accepted);
                     }
                     Ok(Err(e)) => tracing::warn!("{}: receive: {e}", config.name),
                     Err(_would_block) => {}
@@ -676,6 +755,7 @@ pub async fn run(
                                     std::time::Instant::now(),
                                 );
                                 edge.execute(actions);
+                                observe(&counters, &machine, edge.primary, None);
                             }
                         }
                     }
@@ -684,6 +764,7 @@ pub async fn run(
             Some(event) = track_rx.recv() => {
                 let actions = machine.handle(event, std::time::Instant::now());
                 edge.execute(actions);
+                observe(&counters, &machine, edge.primary, None);
             }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
@@ -694,6 +775,15 @@ pub async fn run(
     }
     for tracker in trackers {
         tracker.abort();
+    }
+    if keep_vips.load(Ordering::SeqCst) {
+        tracing::info!(
+            "{}: stopping without releasing (VIPs left in place)",
+            config.name
+        );
+        drop(edge);
+        let _ = executor.await;
+        return Ok(());
     }
     let actions = machine.handle(Event::Shutdown, std::time::Instant::now());
     edge.execute(actions);

@@ -50,6 +50,9 @@ const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;
 /// `RTMGRP_LINK`: link change notifications.
 pub const RTMGRP_LINK: u32 = 1;
+/// `RTMGRP_IPV4_IFADDR` | `RTMGRP_IPV6_IFADDR`: address added/removed
+/// notifications of both families (rtnetlink(7)).
+pub const RTMGRP_IFADDR: u32 = 0x10 | 0x100;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
@@ -218,6 +221,8 @@ pub struct LinkState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMessage {
     Address(InterfaceAddress),
+    /// `RTM_DELADDR`: the address was removed.
+    AddressRemoved(InterfaceAddress),
     Link(LinkState),
     /// `NLMSG_ERROR`: 0 is an acknowledgement, otherwise a negative errno.
     Ack {
@@ -277,7 +282,7 @@ pub fn parse_messages(mut buf: &[u8]) -> Result<Vec<RouteMessage>, NetlinkError>
                 errno: i32::from_ne_bytes([body[0], body[1], body[2], body[3]]),
             },
             NLMSG_DONE => RouteMessage::Done,
-            RTM_NEWADDR if body.len() >= 8 => {
+            RTM_NEWADDR | RTM_DELADDR if body.len() >= 8 => {
                 let family = body[0];
                 let mut address = None;
                 let mut local = None;
@@ -291,13 +296,20 @@ pub fn parse_messages(mut buf: &[u8]) -> Result<Vec<RouteMessage>, NetlinkError>
                     }
                 }
                 match local.or(address) {
-                    Some(address) => RouteMessage::Address(InterfaceAddress {
-                        ifindex: u32::from_ne_bytes([body[4], body[5], body[6], body[7]]),
-                        address,
-                        prefix_len: body[1],
-                        scope: body[3],
-                        label,
-                    }),
+                    Some(address) => {
+                        let entry = InterfaceAddress {
+                            ifindex: u32::from_ne_bytes([body[4], body[5], body[6], body[7]]),
+                            address,
+                            prefix_len: body[1],
+                            scope: body[3],
+                            label,
+                        };
+                        if kind == RTM_NEWADDR {
+                            RouteMessage::Address(entry)
+                        } else {
+                            RouteMessage::AddressRemoved(entry)
+                        }
+                    }
                     None => RouteMessage::Other,
                 }
             }
@@ -501,6 +513,34 @@ mod tests {
                 (IFA_BROADCAST, vec![10, 0, 0, 255]),
                 (IFA_LABEL, b"eth1:1\0".to_vec()),
             ]
+        );
+    }
+
+    #[test]
+    fn added_and_removed_addresses_are_told_apart() {
+        let vip = VirtualAddress {
+            address: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3)),
+            prefix_len: 24,
+            broadcast: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+        };
+        let expected = InterfaceAddress {
+            ifindex: 7,
+            address: vip.address,
+            prefix_len: 24,
+            scope: 0,
+            label: None,
+        };
+        // The kernel's notifications have the layout of these requests.
+        assert_eq!(
+            parse_messages(&address_request(true, &vip, 7, 1)).unwrap(),
+            vec![RouteMessage::Address(expected.clone())]
+        );
+        assert_eq!(
+            parse_messages(&address_request(false, &vip, 7, 2)).unwrap(),
+            vec![RouteMessage::AddressRemoved(expected)]
         );
     }
 
