@@ -314,3 +314,109 @@ fn ha_suspend_runs_checks_only_while_the_address_is_local() {
         "checks kept running after the address went"
     );
 }
+
+/// Starts `lvsd run --lvs-only` on `conf` in `ns` with `extra` arguments
+/// and waits for its first status.
+fn start_director(
+    ns: &Netns,
+    conf: &Path,
+    socket: &Path,
+    extra: &[&str],
+) -> integration::netns::ChildGuard {
+    let mut argv = vec![
+        LVSD,
+        "run",
+        "--lvs-only",
+        "-f",
+        conf.to_str().unwrap(),
+        "--control-socket",
+        socket.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(extra);
+    let daemon = ns.spawn(&argv).unwrap();
+    wait_for("the daemon's status", || status_json(socket).is_some());
+    daemon
+}
+
+/// SIGTERM, then the exit status.
+fn stop_director(mut daemon: integration::netns::ChildGuard) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = daemon.child().wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+/// keepalived's release options: `--dont-release-ipvs` leaves the services
+/// at exit, and a restart adopts them; by default only lvsd's own services
+/// go and a foreign one stays; `lvs_flush` empties the table at start and
+/// `lvs_flush_on_stop` at stop, foreign services included; `lvs_timeouts`
+/// sets the connection timeouts.
+#[test]
+fn release_and_flush_options_behave_as_in_keepalived() {
+    let director = Netns::new("run-rel").unwrap();
+    director.ip(&["link", "set", "lo", "up"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("keepalived.conf");
+    let socket = dir.path().join("lvsd.sock");
+    let ours = "TCP  10.0.0.3:80 rr";
+    let foreign = "TCP  10.9.9.9:80 wlc";
+    let table = || director.sh("ipvsadm -Ln").unwrap();
+    let with_globals = |globals: &str| {
+        format!(
+            "global_defs {{ {globals} }}
+virtual_server 10.0.0.3 80 {{
+    lvs_sched rr
+    lvs_method DR
+    real_server 10.0.1.1 80 {{ weight 3 }}
+}}
+"
+        )
+    };
+    director.sh("ipvsadm -A -t 10.9.9.9:80 -s wlc").unwrap();
+
+    // --dont-release-ipvs: the service outlives the daemon.
+    std::fs::write(
+        &conf,
+        with_globals("lvs_timeouts tcp 901 tcpfin 61 udp 301"),
+    )
+    .unwrap();
+    let daemon = start_director(&director, &conf, &socket, &["--dont-release-ipvs"]);
+    assert!(table().contains(ours), "{}", table());
+    assert_eq!(
+        director.sh("ipvsadm -L --timeout").unwrap().trim(),
+        "Timeout (tcp tcpfin udp): 901 61 301"
+    );
+    stop_director(daemon);
+    let left = table();
+    assert!(left.contains(ours) && left.contains(foreign), "{left}");
+
+    // A restart adopts it, and a default stop removes only it.
+    let daemon = start_director(&director, &conf, &socket, &[]);
+    let listing = director.sh("ipvsadm -Ln").unwrap();
+    assert!(
+        listing.contains(ours) && listing.contains("Route   3"),
+        "{listing}"
+    );
+    stop_director(daemon);
+    let left = table();
+    assert!(!left.contains(ours) && left.contains(foreign), "{left}");
+
+    // lvs_flush: the foreign service goes at start.
+    std::fs::write(&conf, with_globals("lvs_flush")).unwrap();
+    let daemon = start_director(&director, &conf, &socket, &[]);
+    let listing = table();
+    assert!(
+        listing.contains(ours) && !listing.contains(foreign),
+        "{listing}"
+    );
+    stop_director(daemon);
+
+    // lvs_flush_on_stop: everything goes at stop, foreign included.
+    director.sh("ipvsadm -A -t 10.9.9.9:80 -s wlc").unwrap();
+    std::fs::write(&conf, with_globals("lvs_flush_on_stop")).unwrap();
+    let daemon = start_director(&director, &conf, &socket, &[]);
+    assert!(table().contains(foreign));
+    stop_director(daemon);
+    let left = table();
+    assert!(!left.contains("TCP"), "{left}");
+}
