@@ -66,36 +66,35 @@ fn server(ns: &Netns, addr: &str) -> TcpListener {
     ns.enter(|| TcpListener::bind(addr)).unwrap().unwrap()
 }
 
-#[test]
-fn lvsd_run_checks_programs_reloads_and_releases() {
-    let director = Netns::new("run-dir").unwrap();
-    let reals = Netns::new("run-rs").unwrap();
+/// A director namespace (10.0.1.254) linked to a real-server namespace
+/// holding `real_addresses`.
+fn director_and_reals(label: &str, real_addresses: &[&str]) -> (Netns, Netns) {
+    let director = Netns::new(&format!("{label}-dir")).unwrap();
+    let reals = Netns::new(&format!("{label}-rs")).unwrap();
     veth(&director, "eth0", &reals, "eth0").unwrap();
     director.addr("eth0", "10.0.1.254/24").unwrap();
-    reals.addr("eth0", "10.0.1.1/24").unwrap();
-    reals.addr("eth0", "10.0.1.2/24").unwrap();
+    for a in real_addresses {
+        reals.addr("eth0", a).unwrap();
+    }
     director.ip(&["link", "set", "lo", "up"]).unwrap();
+    (director, reals)
+}
+
+#[test]
+fn lvsd_run_checks_programs_reloads_and_releases() {
+    let (director, reals) = director_and_reals("run", &["10.0.1.1/24", "10.0.1.2/24"]);
     let first = server(&reals, "10.0.1.1:80");
 
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
     let socket = dir.path().join("lvsd.sock");
     std::fs::write(&conf, config(2)).unwrap();
-    let mut daemon = director
-        .spawn(&[
-            LVSD,
-            "run",
-            "--lvs-only",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:19777",
-            "--reconcile-interval",
-            "500ms",
-        ])
-        .unwrap();
+    let daemon = start_director(
+        &director,
+        &conf,
+        &socket,
+        &["--http", "127.0.0.1:19777", "--reconcile-interval", "500ms"],
+    );
 
     // 10.0.1.1 answers, 10.0.1.2 refuses: one in, one out.
     wait_for("the first verdicts", || {
@@ -217,10 +216,7 @@ fn lvsd_run_checks_programs_reloads_and_releases() {
     });
 
     // SIGTERM: the daemon removes what it programmed and exits 0.
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = daemon.child().wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    stop_director(daemon);
     assert!(!director.sh("ipvsadm -Ln").unwrap().contains("TCP"));
 }
 
@@ -232,12 +228,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_local() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let director = Netns::new("run-hs-dir").unwrap();
-    let reals = Netns::new("run-hs-rs").unwrap();
-    veth(&director, "eth0", &reals, "eth0").unwrap();
-    director.addr("eth0", "10.0.1.254/24").unwrap();
-    reals.addr("eth0", "10.0.1.1/24").unwrap();
-    director.ip(&["link", "set", "lo", "up"]).unwrap();
+    let (director, reals) = director_and_reals("run-hs", &["10.0.1.1/24"]);
     let listener = server(&reals, "10.0.1.1:80");
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&accepted);
@@ -264,21 +255,10 @@ fn ha_suspend_runs_checks_only_while_the_address_is_local() {
 ",
     )
     .unwrap();
-    let _daemon = director
-        .spawn(&[
-            LVSD,
-            "run",
-            "--lvs-only",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let _daemon = start_director(&director, &conf, &socket, &[]);
     let suspended = |s: &serde_json::Value| s["virtual_servers"][0]["checks_suspended"] == true;
 
     // 10.0.0.3 is not on the director: no check runs for three delay_loops.
-    wait_for("the daemon", || status_json(&socket).is_some());
     assert!(suspended(&status_json(&socket).unwrap()));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(accepted.load(Ordering::SeqCst), 0, "a suspended check ran");
