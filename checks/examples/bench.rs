@@ -45,8 +45,27 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// The checker runs on the runtime `lvsd run` uses (multi-threaded, two
+/// workers); `BENCH_WORKERS=0` runs it on a current-thread runtime instead.
+fn main() {
+    let workers: usize = std::env::var("BENCH_WORKERS")
+        .ok()
+        .map_or(2, |w| w.parse().expect("BENCH_WORKERS"));
+    let runtime = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
+    runtime.block_on(tokio::task::unconstrained(bench(workers)));
+}
+
+async fn bench(workers: usize) {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("tcp");
     let count: usize = args.get(2).map_or(10_000, |c| c.parse().expect("COUNT"));
@@ -83,22 +102,37 @@ async fn main() {
     let (tx, mut rx) = mpsc::channel(65_536);
     let cpu_start = cpu_seconds();
     let run = tokio::spawn(scheduler.run(NetworkProber, tx));
-    let end = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    let start = tokio::time::Instant::now();
+    let end = start + Duration::from_secs(seconds);
+    // Steady state: after the warmup spread and the first round.
+    let steady_from = start + timing.warmup + timing.delay_loop;
+    let mut steady_probes = 0u64;
     // The first second is warmup: its probes are spread over [0, 1 s).
     let mut lateness_us = Vec::with_capacity(count * seconds as usize);
     let mut latency_us = Vec::with_capacity(count * seconds as usize);
     let (mut probes, mut failures, mut downs) = (0u64, 0u64, 0u64);
     let mut first_failure = None;
+    // BENCH_TIMELINE=1: lateness per second of the run, to tell a start-up
+    // transient from a steady backlog.
+    let timeline = std::env::var_os("BENCH_TIMELINE").is_some();
+    let mut by_second: Vec<Vec<u64>> = vec![Vec::new(); seconds as usize + 1];
     while let Ok(Some(report)) = tokio::time::timeout_at(end, rx.recv()).await {
         match report {
             Report::Probe(p) => {
                 probes += 1;
+                steady_probes += u64::from(p.started >= steady_from);
                 if !p.outcome.is_pass() {
                     failures += 1;
                     first_failure.get_or_insert(p.outcome.clone());
                 }
                 let late = p.started.saturating_duration_since(p.scheduled);
                 lateness_us.push(late.as_micros() as u64);
+                if timeline {
+                    let second = p.started.saturating_duration_since(start).as_secs() as usize;
+                    if let Some(bucket) = by_second.get_mut(second) {
+                        bucket.push(late.as_micros() as u64);
+                    }
+                }
                 latency_us.push(p.latency.as_micros() as u64);
             }
             Report::Transition(t) => downs += u64::from(!t.verdict.up),
@@ -107,13 +141,28 @@ async fn main() {
     let cpu = cpu_seconds() - cpu_start;
     drop(rx);
     run.abort();
+    if timeline {
+        for (second, bucket) in by_second.iter_mut().enumerate() {
+            bucket.sort_unstable();
+            println!(
+                "t={second}s started={} lateness_ms p50={:.1} p99={:.1}",
+                bucket.len(),
+                percentile(bucket, 0.50) as f64 / 1000.0,
+                percentile(bucket, 0.99) as f64 / 1000.0
+            );
+        }
+    }
     lateness_us.sort_unstable();
     latency_us.sort_unstable();
     let per_second = probes as f64 / seconds as f64;
     println!(
-        "mode={mode} real_servers={count} delay_loop=1s duration={seconds}s max_concurrent={max_concurrent}"
+        "mode={mode} real_servers={count} delay_loop=1s duration={seconds}s max_concurrent={max_concurrent} workers={workers}"
     );
-    println!("checks_completed={probes} checks_per_s={per_second:.0}");
+    let steady_secs = end.saturating_duration_since(steady_from).as_secs_f64();
+    println!(
+        "checks_completed={probes} checks_per_s={per_second:.0} steady_checks_per_s={:.0}",
+        steady_probes as f64 / steady_secs.max(f64::MIN_POSITIVE)
+    );
     println!(
         "failures={failures} down_transitions={downs} first_failure={:?}",
         first_failure

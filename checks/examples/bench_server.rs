@@ -40,8 +40,19 @@ async fn main() {
             .await
             .expect("bind");
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream));
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        tokio::spawn(serve(stream));
+                    }
+                    // Out of descriptors (EMFILE) or an aborted connection:
+                    // keep listening, or every later check would be refused
+                    // and the benchmark would measure the server.
+                    Err(error) => {
+                        eprintln!("bench_server: accept: {error}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
             }
         });
     }

@@ -7,7 +7,9 @@
 //!   `[0, warmup)`, so thousands of checks do not fire together.
 //! - After a probe, the next runs `delay_loop` later, or
 //!   `delay_before_retry` later while retrying (see [`crate::state`]),
-//!   counted from the end of the probe as keepalived does.
+//!   counted from the end of the probe as keepalived does (from when the
+//!   probe ended, not from when this loop got to its result, so a busy
+//!   loop shows up as lateness instead of stretching the period).
 //! - At most `max_concurrent` probes run at once.
 
 use std::cmp::Reverse;
@@ -237,7 +239,18 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
 
     /// Runs the checks until `reports` is closed, sending verdict changes
     /// (and probe reports) to it.
-    pub async fn run<P: Prober>(mut self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
+    ///
+    /// The loop runs outside tokio's cooperative budget: with the budget,
+    /// this one task could handle only ~128 finished probes per turn of a
+    /// run queue holding thousands of probe tasks, so at 10,000 probes a
+    /// second finished probes waited in the JoinSet, their next runs were
+    /// late and the backlog grew. The loop still yields whenever nothing
+    /// is due and no probe has finished.
+    pub async fn run<P: Prober>(self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
+        tokio::task::unconstrained(self.run_loop(prober, reports)).await
+    }
+
+    async fn run_loop<P: Prober>(mut self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
         let prober = Arc::new(prober);
         let slots = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
         let mut due = self.initial_schedule(Instant::now());
@@ -287,8 +300,11 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                         }
                     };
                     let check = finished.check;
+                    // keepalived counts the delay from the end of the probe,
+                    // not from when this loop got round to it.
+                    let ended = finished.ended;
                     let next_in = self.record(finished, &reports).await;
-                    due.push(Reverse((Instant::now() + next_in, check)));
+                    due.push(Reverse((ended + next_in, check)));
                 }
             }
         }

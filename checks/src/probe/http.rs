@@ -96,7 +96,10 @@ pub(crate) async fn fetch(
     deadline: Deadline,
 ) -> Result<Response, Failure> {
     let stream = deadline
-        .step(Phase::Connect, net::tcp_connect(endpoint))
+        .step(
+            Phase::Connect,
+            net::tcp_connect(endpoint, net::TcpUse::Exchange),
+        )
         .await?;
     match request.tls {
         None => exchange(stream, request, endpoint.target, deadline).await,

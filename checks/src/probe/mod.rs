@@ -68,7 +68,10 @@ pub async fn probe(spec: &CheckSpec) -> Outcome {
 /// second leave no TIME_WAIT sockets behind on the director.
 async fn tcp(spec: &CheckSpec, deadline: Deadline) -> Result<(), Failure> {
     let stream = deadline
-        .step(Phase::Connect, net::tcp_connect(&spec.endpoint))
+        .step(
+            Phase::Connect,
+            net::tcp_connect(&spec.endpoint, net::TcpUse::ConnectOnly),
+        )
         .await?;
     let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
     drop(stream);

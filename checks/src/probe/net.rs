@@ -18,9 +18,15 @@ fn domain_of(addr: &SocketAddr) -> Domain {
     }
 }
 
-/// Applies the source options of `endpoint` to a fresh socket.
+/// A new socket, non-blocking (and close-on-exec) from its creation:
+/// SOCK_NONBLOCK saves the two fcntl calls per probe that setting it
+/// afterwards costs.
+pub(crate) fn socket(domain: Domain, ty: Type, protocol: Protocol) -> io::Result<Socket> {
+    Socket::new(domain, ty.nonblocking(), Some(protocol))
+}
+
+/// Applies the source options of `endpoint` to a socket from [`socket`].
 pub(crate) fn configure(socket: &Socket, endpoint: &Endpoint) -> io::Result<()> {
-    socket.set_nonblocking(true)?;
     if let Some(dev) = &endpoint.bind_if {
         socket.bind_device(Some(dev.as_bytes()))?;
     }
@@ -45,30 +51,33 @@ pub(crate) fn configure(socket: &Socket, endpoint: &Endpoint) -> io::Result<()> 
     Ok(())
 }
 
+/// What a TCP connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TcpUse {
+    /// TCP_CHECK: connect, then close; no data, so Nagle does not matter.
+    ConnectOnly,
+    /// Request/response exchanges (HTTP, TLS, SMTP): Nagle off, so a small
+    /// write following another unacknowledged one is not held back.
+    Exchange,
+}
+
 /// Connects a TCP socket to the endpoint's target.
-pub(crate) async fn tcp_connect(endpoint: &Endpoint) -> io::Result<TcpStream> {
-    let socket = Socket::new(
-        domain_of(&endpoint.target),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )?;
+pub(crate) async fn tcp_connect(endpoint: &Endpoint, usage: TcpUse) -> io::Result<TcpStream> {
+    let socket = socket(domain_of(&endpoint.target), Type::STREAM, Protocol::TCP)?;
     configure(&socket, endpoint)?;
     let std_stream: std::net::TcpStream = socket.into();
     let socket = tokio::net::TcpSocket::from_std_stream(std_stream);
     let stream = socket.connect(endpoint.target).await?;
-    // Checks are short request/response exchanges.
-    stream.set_nodelay(true)?;
+    if usage == TcpUse::Exchange {
+        stream.set_nodelay(true)?;
+    }
     Ok(stream)
 }
 
 /// A UDP socket connected to the endpoint's target, so ICMP errors are
 /// reported on it (ECONNREFUSED for port unreachable).
 pub(crate) async fn udp_connect(endpoint: &Endpoint) -> io::Result<UdpSocket> {
-    let socket = Socket::new(
-        domain_of(&endpoint.target),
-        Type::DGRAM,
-        Some(Protocol::UDP),
-    )?;
+    let socket = socket(domain_of(&endpoint.target), Type::DGRAM, Protocol::UDP)?;
     configure(&socket, endpoint)?;
     let std_socket: std::net::UdpSocket = socket.into();
     let socket = UdpSocket::from_std(std_socket)?;

@@ -63,7 +63,7 @@ fn open(endpoint: &Endpoint) -> io::Result<(Socket, bool)> {
     } else {
         (Domain::IPV6, Protocol::ICMPV6)
     };
-    match Socket::new(domain, Type::DGRAM, Some(protocol)) {
+    match net::socket(domain, Type::DGRAM, protocol) {
         Ok(s) => Ok((s, false)),
         // EACCES: our group is outside net.ipv4.ping_group_range.
         Err(e)
@@ -71,7 +71,7 @@ fn open(endpoint: &Endpoint) -> io::Result<(Socket, bool)> {
                 .map(|n| n as i32)
                 .contains(&e.raw_os_error().unwrap_or(0)) =>
         {
-            Socket::new(domain, Type::RAW, Some(protocol)).map(|s| (s, true))
+            net::socket(domain, Type::RAW, protocol).map(|s| (s, true))
         }
         Err(e) => Err(e),
     }

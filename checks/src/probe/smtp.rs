@@ -63,7 +63,10 @@ pub(crate) async fn check(
     deadline: Deadline,
 ) -> Result<(), Failure> {
     let mut stream = deadline
-        .step(Phase::Connect, net::tcp_connect(endpoint))
+        .step(
+            Phase::Connect,
+            net::tcp_connect(endpoint, net::TcpUse::Exchange),
+        )
         .await?;
     let mut buf = Vec::new();
     let (code, text) = read_reply(&mut stream, &mut buf, Phase::Banner, deadline).await?;
