@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         &conf::RealFs,
         &conf::LoadOptions::default(),
     );
+    // Exit without freeing the model piece by piece, as `lvsd check` does.
+    let loaded = std::mem::ManuallyDrop::new(loaded);
     for d in &loaded.diagnostics {
         eprintln!("{d}");
     }

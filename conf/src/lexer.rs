@@ -11,7 +11,7 @@
 //! Unlike keepalived 2.2.7, `{` and `}` are tokens wherever they appear, so one-line
 //! configurations lex the same as multi-line ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -62,30 +62,15 @@ pub struct LexOptions {
 /// keepalived limits include nesting; so do we, as a guard against runaway globs.
 pub const MAX_INCLUDE_DEPTH: usize = 32;
 
-/// Lexes `path` and everything it includes into one token stream.
+/// Lexes `path` and everything it includes into one token vector.
 pub fn lex_file(
     path: &Path,
     source: &dyn FileSource,
     options: &LexOptions,
 ) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lexer = Lexer {
-        source,
-        options,
-        tokens: Vec::new(),
-        diagnostics: Vec::new(),
-        macros: HashMap::new(),
-        stack: Vec::new(),
-    };
-    let display = path.to_string_lossy();
-    match source.read(path) {
-        Ok(text) => lexer.lex_text(path, &text),
-        Err(e) => lexer.diagnostics.push(Diagnostic::error(
-            &Span::file_only(&display),
-            display.as_ref(),
-            format!("cannot read configuration file: {e}"),
-        )),
-    }
-    (lexer.tokens, lexer.diagnostics)
+    let mut stream = TokenStream::open(path, source, options);
+    let tokens = stream.by_ref().collect();
+    (tokens, stream.into_diagnostics())
 }
 
 /// Lexes text held in memory, named `name` in spans; includes are read from `source`.
@@ -95,216 +80,315 @@ pub fn lex_str(
     source: &dyn FileSource,
     options: &LexOptions,
 ) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut lexer = Lexer {
-        source,
-        options,
-        tokens: Vec::new(),
-        diagnostics: Vec::new(),
-        macros: HashMap::new(),
-        stack: Vec::new(),
-    };
-    lexer.lex_text(name, text);
-    (lexer.tokens, lexer.diagnostics)
+    let mut stream = TokenStream::from_text(name, text.to_string(), source, options);
+    let tokens = stream.by_ref().collect();
+    (tokens, stream.into_diagnostics())
 }
 
-struct Lexer<'a> {
+/// A file being read: its text and how far it has been lexed.
+struct Frame {
+    path: PathBuf,
+    /// `path` normalized, for include cycle detection.
+    normalized: PathBuf,
+    /// `path` as spans name it.
+    file: Arc<str>,
+    text: String,
+    /// Byte offset of the next line.
+    offset: usize,
+    /// Number of the line last read.
+    line: u32,
+    /// Files of the include directive just read, still to be read (with the pattern's span).
+    includes: VecDeque<(PathBuf, Span)>,
+}
+
+/// The tokens of a file and everything it includes, produced line by line as the
+/// parser asks for them, so the whole token stream never has to be held at once.
+pub struct TokenStream<'a> {
     source: &'a dyn FileSource,
     options: &'a LexOptions,
-    tokens: Vec<Token>,
+    /// Files being read, outermost first.
+    frames: Vec<Frame>,
+    /// Tokens of the line last lexed, not yet handed out.
+    pending: VecDeque<Token>,
     diagnostics: Vec<Diagnostic>,
     macros: HashMap<String, String>,
-    /// Files being read, outermost first: include cycle detection.
-    stack: Vec<PathBuf>,
 }
 
-impl Lexer<'_> {
-    fn lex_text(&mut self, path: &Path, text: &str) {
-        self.stack.push(normalize(path));
-        let file: Arc<str> = Arc::from(path.to_string_lossy().as_ref());
-        for (index, raw_line) in text.lines().enumerate() {
-            let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            self.lex_line(path, &file, line, raw_line);
+impl<'a> TokenStream<'a> {
+    /// Starts reading `path` from `source`; an unreadable file gives a diagnostic and no tokens.
+    pub fn open(path: &Path, source: &'a dyn FileSource, options: &'a LexOptions) -> Self {
+        let mut stream = Self::empty(source, options);
+        match source.read(path) {
+            Ok(text) => stream.push_frame(path, text),
+            Err(e) => {
+                let display = path.to_string_lossy();
+                stream.diagnostics.push(Diagnostic::error(
+                    &Span::file_only(&display),
+                    display.as_ref(),
+                    format!("cannot read configuration file: {e}"),
+                ))
+            }
         }
-        self.stack.pop();
+        stream
     }
 
-    fn lex_line(&mut self, path: &Path, file: &Arc<str>, line: u32, raw: &str) {
-        let chars: Vec<char> = raw.chars().collect();
-        let mut pos = skip_blanks(&chars, 0);
+    /// Reads `text`, named `name`; includes come from `source`.
+    pub fn from_text(
+        name: &Path,
+        text: String,
+        source: &'a dyn FileSource,
+        options: &'a LexOptions,
+    ) -> Self {
+        let mut stream = Self::empty(source, options);
+        stream.push_frame(name, text);
+        stream
+    }
+
+    fn empty(source: &'a dyn FileSource, options: &'a LexOptions) -> Self {
+        TokenStream {
+            source,
+            options,
+            frames: Vec::new(),
+            pending: VecDeque::new(),
+            diagnostics: Vec::new(),
+            macros: HashMap::new(),
+        }
+    }
+
+    /// The preprocessor's diagnostics (read errors, include problems, macros, quotes).
+    pub fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
+    fn push_frame(&mut self, path: &Path, text: String) {
+        self.frames.push(Frame {
+            path: path.to_path_buf(),
+            normalized: normalize(path),
+            file: Arc::from(path.to_string_lossy().as_ref()),
+            text,
+            offset: 0,
+            line: 0,
+            includes: VecDeque::new(),
+        });
+    }
+
+    /// Lexes the next line that holds anything; false at the end of the outermost file.
+    fn next_line(&mut self) -> bool {
+        loop {
+            let Some(top) = self.frames.last_mut() else {
+                return false;
+            };
+            if let Some((file, span)) = top.includes.pop_front() {
+                self.open_include(file, &span);
+                continue;
+            }
+            if top.offset >= top.text.len() {
+                self.frames.pop();
+                continue;
+            }
+            // The text is taken out of the frame while its line is lexed (which may
+            // schedule includes on the frame), then put back.
+            let text = std::mem::take(&mut top.text);
+            let rest = &text[top.offset..];
+            let (raw, advance) = match rest.find('\n') {
+                Some(end) => (&rest[..end], end + 1),
+                None => (rest, rest.len()),
+            };
+            top.offset += advance;
+            top.line = top.line.saturating_add(1);
+            let (line, file) = (top.line, top.file.clone());
+            // `str::lines` semantics: a CR before the LF is not part of the line.
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            self.lex_line(&file, line, raw);
+            if let Some(top) = self.frames.last_mut() {
+                top.text = text;
+            }
+            if !self.pending.is_empty() {
+                return true;
+            }
+        }
+    }
+
+    /// Reads one file of an include directive, unless that would close a cycle.
+    fn open_include(&mut self, file: PathBuf, span: &Span) {
+        let normalized = normalize(&file);
+        if self.frames.iter().any(|f| f.normalized == normalized) {
+            let chain: Vec<String> = self
+                .frames
+                .iter()
+                .map(|f| f.normalized.display().to_string())
+                .chain([normalized.display().to_string()])
+                .collect();
+            self.diagnostics.push(
+                Diagnostic::error(span, file.display().to_string(), "include cycle")
+                    .hint(format!("the chain is {}", chain.join(" -> "))),
+            );
+            return;
+        }
+        match self.source.read(&file) {
+            Ok(text) => self.push_frame(&file, text),
+            Err(e) => self.diagnostics.push(Diagnostic::error(
+                span,
+                file.display().to_string(),
+                format!("cannot read included file {}: {e}", file.display()),
+            )),
+        }
+    }
+
+    fn lex_line(&mut self, file: &Arc<str>, line: u32, raw: &str) {
+        let bytes = raw.as_bytes();
+        let cols = Columns::new(raw);
+        let span_at = |i: usize| Span {
+            file: file.clone(),
+            line,
+            col: cols.at(i),
+        };
+        let mut pos = skip_blanks(bytes, 0);
         // `@id` / `@^id`: conditional line.
-        if chars.get(pos) == Some(&'@') {
-            let negated = chars.get(pos + 1) == Some(&'^');
+        if bytes.get(pos) == Some(&b'@') {
+            let negated = bytes.get(pos + 1) == Some(&b'^');
             let start = pos + 1 + usize::from(negated);
-            let end = (start..chars.len())
-                .find(|&i| chars[i].is_whitespace())
-                .unwrap_or(chars.len());
-            let id: String = chars[start..end].iter().collect();
-            let selected = self.options.config_id.as_deref() == Some(id.as_str());
+            let end = (start..bytes.len())
+                .find(|&i| is_blank(bytes[i]))
+                .unwrap_or(bytes.len());
+            let selected = self.options.config_id.as_deref() == raw.get(start..end);
             if selected == negated {
                 return;
             }
-            pos = skip_blanks(&chars, end);
+            pos = skip_blanks(bytes, end);
         }
         // `$NAME=value`: macro definition (keepalived: no blanks around '=').
-        if chars.get(pos) == Some(&'$') {
-            let name_end = (pos + 1..chars.len())
-                .find(|&i| !is_macro_char(chars[i]))
-                .unwrap_or(chars.len());
-            if name_end > pos + 1 && chars.get(name_end) == Some(&'=') {
-                let name: String = chars[pos + 1..name_end].iter().collect();
-                let value: String = chars[name_end + 1..].iter().collect();
-                let value = self.expand(
-                    &value,
-                    &Span {
-                        file: file.clone(),
-                        line,
-                        col: col(pos),
-                    },
-                );
+        if bytes.get(pos) == Some(&b'$') {
+            let name_end = (pos + 1..bytes.len())
+                .find(|&i| !is_macro_byte(bytes[i]))
+                .unwrap_or(bytes.len());
+            if name_end > pos + 1 && bytes.get(name_end) == Some(&b'=') {
+                let name = raw[pos + 1..name_end].to_string();
+                let value = self.expand(&raw[name_end + 1..], &span_at(pos));
                 self.macros.insert(name, value.trim().to_string());
                 return;
             }
         }
-        if chars[pos..].starts_with(&['i', 'n', 'c', 'l', 'u', 'd', 'e'])
-            && chars.get(pos + 7).is_none_or(|c| c.is_whitespace())
-        {
-            self.include_line(path, file, line, &chars, pos);
+        if raw[pos..].starts_with("include") && bytes.get(pos + 7).is_none_or(|&c| is_blank(c)) {
+            self.include_line(raw, &cols, file, line, pos);
             return;
         }
-        let mut words = Vec::new();
+        let before = self.pending.len();
         let mut i = pos;
-        while i < chars.len() {
-            let c = chars[i];
-            let span = Span {
-                file: file.clone(),
-                line,
-                col: col(i),
-            };
-            match c {
-                c if c.is_whitespace() => i += 1,
-                '#' | '!' => break,
-                '{' => {
-                    words.push(Token {
-                        kind: TokenKind::Open,
-                        span,
-                    });
+        while i < bytes.len() {
+            match bytes[i] {
+                c if is_blank(c) => i += 1,
+                b'#' | b'!' => break,
+                b'{' => {
+                    self.push(TokenKind::Open, span_at(i));
                     i += 1;
                 }
-                '}' => {
-                    words.push(Token {
-                        kind: TokenKind::Close,
-                        span,
-                    });
+                b'}' => {
+                    self.push(TokenKind::Close, span_at(i));
                     i += 1;
                 }
-                '"' => {
-                    let end = (i + 1..chars.len()).find(|&j| chars[j] == '"');
-                    let text: String = chars[i + 1..end.unwrap_or(chars.len())].iter().collect();
+                b'"' => {
+                    let span = span_at(i);
+                    let end = raw[i + 1..].find('"').map(|e| e + i + 1);
+                    let text = &raw[i + 1..end.unwrap_or(bytes.len())];
                     if end.is_none() {
                         self.diagnostics.push(
-                            Diagnostic::error(&span, &text, "unterminated quoted string")
+                            Diagnostic::error(&span, text, "unterminated quoted string")
                                 .hint("add the closing '\"'"),
                         );
                     }
-                    let text = self.expand(&text, &span);
-                    words.push(Token {
-                        kind: TokenKind::Word { text, quoted: true },
-                        span,
-                    });
-                    i = end.map_or(chars.len(), |e| e + 1);
+                    let text = self.expand(text, &span);
+                    self.push(TokenKind::Word { text, quoted: true }, span);
+                    i = end.map_or(bytes.len(), |e| e + 1);
                 }
                 _ => {
-                    let end = word_end(&chars, i);
-                    let text: String = chars[i..end].iter().collect();
-                    self.push_expanded(&mut words, &text, span);
+                    let end = word_end(bytes, i);
+                    self.push_expanded(&raw[i..end], span_at(i));
                     i = end;
                 }
             }
         }
-        if words.is_empty() {
-            return;
+        if self.pending.len() > before {
+            self.push(TokenKind::EndOfLine, span_at(bytes.len()));
         }
-        self.tokens.extend(words);
-        self.tokens.push(Token {
-            kind: TokenKind::EndOfLine,
-            span: Span {
-                file: file.clone(),
-                line,
-                col: col(chars.len()),
-            },
-        });
+    }
+
+    fn push(&mut self, kind: TokenKind, span: Span) {
+        self.pending.push_back(Token { kind, span });
     }
 
     /// Expands macros in an unquoted word; the expansion may hold several words and braces,
     /// which all get the span of the word they came from.
-    fn push_expanded(&mut self, words: &mut Vec<Token>, text: &str, span: Span) {
+    fn push_expanded(&mut self, text: &str, span: Span) {
         if !text.contains('$') {
-            words.push(Token {
-                kind: TokenKind::Word {
-                    text: text.to_string(),
-                    quoted: false,
-                },
-                span,
-            });
+            let kind = TokenKind::Word {
+                text: text.to_string(),
+                quoted: false,
+            };
+            self.push(kind, span);
             return;
         }
         let expanded = self.expand(text, &span);
         let mut current = String::new();
-        let flush = |current: &mut String, words: &mut Vec<Token>| {
-            if !current.is_empty() {
-                words.push(Token {
-                    kind: TokenKind::Word {
-                        text: std::mem::take(current),
-                        quoted: false,
-                    },
-                    span: span.clone(),
-                });
-            }
-        };
         for c in expanded.chars() {
             match c {
-                '{' | '}' => {
-                    flush(&mut current, words);
-                    let kind = if c == '{' {
-                        TokenKind::Open
-                    } else {
-                        TokenKind::Close
-                    };
-                    words.push(Token {
-                        kind,
-                        span: span.clone(),
-                    });
+                '{' | '}' | ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' => {
+                    if !current.is_empty() {
+                        let text = std::mem::take(&mut current);
+                        self.push(
+                            TokenKind::Word {
+                                text,
+                                quoted: false,
+                            },
+                            span.clone(),
+                        );
+                    }
+                    match c {
+                        '{' => self.push(TokenKind::Open, span.clone()),
+                        '}' => self.push(TokenKind::Close, span.clone()),
+                        _ => {}
+                    }
                 }
-                c if c.is_whitespace() => flush(&mut current, words),
                 c => current.push(c),
             }
         }
-        flush(&mut current, words);
+        if !current.is_empty() {
+            self.push(
+                TokenKind::Word {
+                    text: current,
+                    quoted: false,
+                },
+                span,
+            );
+        }
     }
 
     /// Replaces `$NAME` and `${NAME}`; an undefined name is left as written, with a warning.
     fn expand(&mut self, text: &str, span: &Span) -> String {
-        let chars: Vec<char> = text.chars().collect();
+        if !text.contains('$') {
+            return text.to_string();
+        }
+        let bytes = text.as_bytes();
         let mut out = String::new();
         let mut i = 0;
-        while i < chars.len() {
-            if chars[i] != '$' {
-                out.push(chars[i]);
-                i += 1;
-                continue;
-            }
-            let (name, next) = if chars.get(i + 1) == Some(&'{') {
-                match (i + 2..chars.len()).find(|&j| chars[j] == '}') {
-                    Some(end) => (chars[i + 2..end].iter().collect::<String>(), end + 1),
-                    None => (String::new(), i + 1),
+        while i < bytes.len() {
+            let Some(dollar) = text[i..].find('$').map(|d| d + i) else {
+                out.push_str(&text[i..]);
+                break;
+            };
+            out.push_str(&text[i..dollar]);
+            let (name, next) = if bytes.get(dollar + 1) == Some(&b'{') {
+                match text[dollar + 2..].find('}') {
+                    Some(end) => (&text[dollar + 2..dollar + 2 + end], dollar + 3 + end),
+                    None => ("", dollar + 1),
                 }
             } else {
-                let end = (i + 1..chars.len())
-                    .find(|&j| !is_macro_char(chars[j]))
-                    .unwrap_or(chars.len());
-                (chars[i + 1..end].iter().collect(), end)
+                let end = (dollar + 1..bytes.len())
+                    .find(|&j| !is_macro_byte(bytes[j]))
+                    .unwrap_or(bytes.len());
+                (&text[dollar + 1..end], end)
             };
-            match self.macros.get(&name) {
+            match self.macros.get(name) {
                 Some(value) if !name.is_empty() => out.push_str(value),
                 _ => {
                     if !name.is_empty() {
@@ -319,161 +403,169 @@ impl Lexer<'_> {
                             )),
                         );
                     }
-                    out.extend(&chars[i..next.max(i + 1)]);
+                    out.push_str(&text[dollar..next.max(dollar + 1)]);
                 }
             }
-            i = next.max(i + 1);
+            i = next.max(dollar + 1);
         }
         out
     }
 
-    /// `include PATTERN`: the pattern is one word (or quoted), braces included.
-    fn include_line(
-        &mut self,
-        path: &Path,
-        file: &Arc<str>,
-        line: u32,
-        chars: &[char],
-        pos: usize,
-    ) {
-        let start = skip_blanks(chars, pos + 7);
-        let span = Span {
+    /// `include PATTERN`: the pattern is one word (or quoted), braces included. The
+    /// matching files are read before the next line of this file.
+    fn include_line(&mut self, raw: &str, cols: &Columns, file: &Arc<str>, line: u32, pos: usize) {
+        let bytes = raw.as_bytes();
+        let span_at = |i: usize| Span {
             file: file.clone(),
             line,
-            col: col(pos),
+            col: cols.at(i),
         };
-        let (text, end) = if chars.get(start) == Some(&'"') {
-            let close = (start + 1..chars.len())
-                .find(|&j| chars[j] == '"')
-                .unwrap_or(chars.len());
-            (
-                chars[start + 1..close].iter().collect::<String>(),
-                close + 1,
-            )
+        let start = skip_blanks(bytes, pos + 7);
+        let (text, end) = if bytes.get(start) == Some(&b'"') {
+            let close = raw[start + 1..]
+                .find('"')
+                .map_or(bytes.len(), |c| c + start + 1);
+            (&raw[start + 1..close], close + 1)
         } else {
-            let end = (start..chars.len())
-                .find(|&j| chars[j].is_whitespace() || matches!(chars[j], '#' | '!'))
-                .unwrap_or(chars.len());
-            (chars[start..end].iter().collect::<String>(), end)
+            let end = (start..bytes.len())
+                .find(|&j| is_blank(bytes[j]) || matches!(bytes[j], b'#' | b'!'))
+                .unwrap_or(bytes.len());
+            (&raw[start..end], end)
         };
         if text.is_empty() {
             self.diagnostics.push(Diagnostic::error(
-                &span,
+                &span_at(pos),
                 "include",
                 "`include` needs a file name or pattern",
             ));
             return;
         }
-        let pattern_span = Span {
-            file: file.clone(),
-            line,
-            col: col(start),
-        };
-        let text = self.expand(&text, &pattern_span);
-        let rest = skip_blanks(chars, end.min(chars.len()));
-        if rest < chars.len() && !matches!(chars[rest], '#' | '!') {
-            let extra_span = Span {
-                file: file.clone(),
-                line,
-                col: col(rest),
-            };
-            let extra: String = chars[rest..].iter().collect();
+        let pattern_span = span_at(start);
+        let pattern = self.expand(text, &pattern_span);
+        let rest = skip_blanks(bytes, end.min(bytes.len()));
+        if rest < bytes.len() && !matches!(bytes[rest], b'#' | b'!') {
             self.diagnostics.push(Diagnostic::warning(
-                &extra_span,
-                extra,
+                &span_at(rest),
+                &raw[rest..],
                 "extra text after the include pattern is ignored",
             ));
         }
-        let pattern = Token {
-            kind: TokenKind::Word {
-                text,
-                quoted: false,
-            },
-            span: pattern_span,
-        };
-        let pattern = &pattern;
-        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+        if self.frames.len() >= MAX_INCLUDE_DEPTH {
             self.diagnostics.push(Diagnostic::error(
-                &pattern.span,
-                pattern.text(),
+                &pattern_span,
+                pattern,
                 "includes nested too deeply",
             ));
             return;
         }
-        let base = path.parent().unwrap_or(Path::new(""));
-        let mut files = Vec::new();
-        for alternative in expand_braces(pattern.text()) {
+        let Some(top) = self.frames.last() else {
+            return;
+        };
+        let base = top.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut files = VecDeque::new();
+        for alternative in expand_braces(&pattern) {
             let full = base.join(&alternative);
             if crate::source::has_wildcard(&alternative) {
                 files.extend(self.source.glob(&full).unwrap_or_default());
             } else {
-                files.push(full);
+                files.push_back(full);
             }
         }
         if files.is_empty() {
             self.diagnostics.push(Diagnostic::warning(
-                &pattern.span,
-                pattern.text(),
+                &pattern_span,
+                pattern,
                 "include pattern matches no file",
             ));
+            return;
         }
-        for file in files {
-            let normalized = normalize(&file);
-            if self.stack.contains(&normalized) {
-                let chain: Vec<String> = self
-                    .stack
-                    .iter()
-                    .chain([&normalized])
-                    .map(|p| p.display().to_string())
-                    .collect();
-                self.diagnostics.push(
-                    Diagnostic::error(&pattern.span, file.display().to_string(), "include cycle")
-                        .hint(format!("the chain is {}", chain.join(" -> "))),
-                );
-                continue;
-            }
-            match self.source.read(&file) {
-                Ok(text) => self.lex_text(&file, &text),
-                Err(e) => self.diagnostics.push(Diagnostic::error(
-                    &pattern.span,
-                    file.display().to_string(),
-                    format!("cannot read included file {}: {e}", file.display()),
-                )),
-            }
+        if let Some(top) = self.frames.last_mut() {
+            top.includes
+                .extend(files.into_iter().map(|f| (f, pattern_span.clone())));
         }
     }
 }
 
+impl std::fmt::Debug for TokenStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStream")
+            .field(
+                "files",
+                &self.frames.iter().map(|f| &f.path).collect::<Vec<_>>(),
+            )
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for TokenStream<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        if self.pending.is_empty() && !self.next_line() {
+            return None;
+        }
+        self.pending.pop_front()
+    }
+}
+
+/// Byte offset → 1-based character column of one line (bytes when the line is ASCII).
+struct Columns<'l> {
+    line: &'l str,
+    ascii: bool,
+}
+
+impl<'l> Columns<'l> {
+    fn new(line: &'l str) -> Self {
+        Columns {
+            line,
+            ascii: line.is_ascii(),
+        }
+    }
+
+    fn at(&self, offset: usize) -> u32 {
+        let chars = if self.ascii {
+            offset
+        } else {
+            self.line
+                .get(..offset)
+                .map_or(offset, |s| s.chars().count())
+        };
+        u32::try_from(chars + 1).unwrap_or(u32::MAX)
+    }
+}
+
 /// The end of an unquoted word starting at `i`; `${NAME}` stays inside the word.
-fn word_end(chars: &[char], mut i: usize) -> usize {
-    while i < chars.len() {
-        match chars[i] {
-            '$' if chars.get(i + 1) == Some(&'{') => {
-                match (i + 2..chars.len()).find(|&j| chars[j] == '}') {
+fn word_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                match (i + 2..bytes.len()).find(|&j| bytes[j] == b'}') {
                     Some(close) => i = close + 1,
                     None => i += 1,
                 }
             }
-            c if c.is_whitespace() || matches!(c, '{' | '}' | '"' | '#' | '!') => return i,
+            c if is_blank(c) || matches!(c, b'{' | b'}' | b'"' | b'#' | b'!') => return i,
             _ => i += 1,
         }
     }
     i
 }
 
-fn is_macro_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+/// keepalived splits words at ASCII white space (`isspace`).
+fn is_blank(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
-fn skip_blanks(chars: &[char], mut i: usize) -> usize {
-    while i < chars.len() && chars[i].is_whitespace() {
+fn is_macro_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn skip_blanks(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && is_blank(bytes[i]) {
         i += 1;
     }
     i
-}
-
-fn col(index: usize) -> u32 {
-    u32::try_from(index + 1).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -599,6 +691,32 @@ mod tests {
             diags[0].hint.as_deref(),
             Some("the chain is /e/k.conf -> /e/conf.d/a.conf -> /e/k.conf")
         );
+    }
+
+    #[test]
+    fn a_file_included_twice_in_sequence_is_no_cycle() {
+        // a.conf includes b.conf, and the glob that matched a.conf matches b.conf too:
+        // b.conf is read twice, once inside a.conf and once after it, without a cycle.
+        let fs = MemFs::new()
+            .with("/e/k.conf", "include *.inc\nend\n")
+            .with("/e/a.inc", "a\ninclude b.inc\n")
+            .with("/e/b.inc", "b\n");
+        let (tokens, diags) = lex(&fs, None);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            words(&tokens),
+            ["a", "\\n", "b", "\\n", "b", "\\n", "end", "\\n"]
+        );
+        assert_eq!(tokens[2].span.to_string(), "/e/b.inc:1:1");
+        assert_eq!(tokens[6].span.to_string(), "/e/k.conf:2:1");
+    }
+
+    #[test]
+    fn columns_count_characters_and_crlf_is_a_line_end() {
+        let fs = MemFs::new().with("/e/k.conf", "\"é\" x\r\ny\r\n");
+        let (tokens, _) = lex(&fs, None);
+        assert_eq!(words(&tokens), ["é", "x", "\\n", "y", "\\n"]);
+        assert_eq!(tokens[1].span.col, 5);
     }
 
     #[test]

@@ -80,8 +80,8 @@ pub fn load(path: &Path, source: &dyn FileSource, options: &LoadOptions) -> Load
             let lex_options = LexOptions {
                 config_id: options.config_id.clone(),
             };
-            let (tokens, mut diagnostics) = lexer::lex_file(path, source, &lex_options);
-            finish(tokens, &mut diagnostics, options)
+            let stream = lexer::TokenStream::open(path, source, &lex_options);
+            finish(stream, &path.to_string_lossy(), options)
         }
     }
 }
@@ -91,29 +91,25 @@ pub fn load_keepalived_str(name: &str, text: &str, options: &LoadOptions) -> Loa
     let lex_options = LexOptions {
         config_id: options.config_id.clone(),
     };
-    let (tokens, mut diagnostics) =
-        lexer::lex_str(Path::new(name), text, &MemFs::new(), &lex_options);
-    finish(tokens, &mut diagnostics, options)
+    let fs = MemFs::new();
+    let stream =
+        lexer::TokenStream::from_text(Path::new(name), text.to_string(), &fs, &lex_options);
+    finish(stream, name, options)
 }
 
-fn finish(
-    tokens: Vec<lexer::Token>,
-    diagnostics: &mut Vec<Diagnostic>,
-    options: &LoadOptions,
-) -> Loaded {
-    let (config, spans, parse_diagnostics) = parse::parse_tokens(&tokens);
+/// Parses the token stream as it is lexed, then validates. Diagnostics come in pass
+/// order: preprocessor, parser, semantic checks.
+fn finish(mut stream: lexer::TokenStream<'_>, file: &str, options: &LoadOptions) -> Loaded {
+    let (config, spans, parse_diagnostics) = parse::parse_tokens(stream.by_ref());
+    let mut diagnostics = stream.into_diagnostics();
     diagnostics.extend(parse_diagnostics);
-    let file = tokens
-        .first()
-        .map(|t| t.span.file.to_string())
-        .unwrap_or_default();
-    diagnostics.extend(validate::validate(&config, &spans, &file));
+    diagnostics.extend(validate::validate(&config, &spans, file));
     if options.strict {
-        diag::make_strict(diagnostics);
+        diag::make_strict(&mut diagnostics);
     }
     Loaded {
         config,
-        diagnostics: std::mem::take(diagnostics),
+        diagnostics,
     }
 }
 

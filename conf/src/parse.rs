@@ -11,54 +11,153 @@
 //! cannot fail on user input. The span of every field and list entry is recorded
 //! by JSON pointer (`/vrrp_instances/0/priority`) for later semantic checks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::diag::{nearest, Diagnostic, Span};
 use crate::lexer::{Token, TokenKind};
-use crate::model::{Config, IpPrefix};
+use crate::model::{Config, IpPrefix, VirtualServer};
 use crate::schema::{Block, Entry, Header, Key, Kind, TOP};
 
-/// Where each model field and list entry was written, by JSON pointer.
-pub type SpanMap = HashMap<String, Span>;
+/// A JSON pointer (`/vrrp_instances/0/priority`) as its 64-bit FNV-1a hash, extended
+/// segment by segment as the parser descends, so that naming a position allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pointer(u64);
 
-/// Builds the model from a token stream.
-pub fn parse_tokens(tokens: &[Token]) -> (Config, SpanMap, Vec<Diagnostic>) {
+impl Pointer {
+    /// The empty pointer (the whole document).
+    pub const ROOT: Pointer = Pointer(0xcbf2_9ce4_8422_2325);
+
+    fn bytes(self, bytes: &[u8]) -> Pointer {
+        Pointer(bytes.iter().fold(self.0, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        }))
+    }
+
+    /// `self/name`.
+    pub fn field(self, name: &str) -> Pointer {
+        self.bytes(b"/").bytes(name.as_bytes())
+    }
+
+    /// `self/index`.
+    pub fn index(self, index: usize) -> Pointer {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = index;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(b"/").bytes(&digits[at..])
+    }
+
+    /// The pointer written as text (`/a/0/b`).
+    pub fn of(text: &str) -> Pointer {
+        Pointer::ROOT.bytes(text.as_bytes())
+    }
+}
+
+/// Hashes a [`Pointer`] (already a hash) with a final mix, for the span map.
+#[derive(Debug, Default)]
+pub struct PointerHasher(u64);
+
+impl Hasher for PointerHasher {
+    fn finish(&self) -> u64 {
+        // splitmix64 finalizer: spreads FNV's bits over the whole word.
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Where model fields and list entries were written, by JSON pointer. Only the
+/// positions the semantic checks report ([`crate::validate::POSITIONED`]) are kept.
+#[derive(Debug, Default, Clone)]
+pub struct SpanMap {
+    map: HashMap<u64, Span, BuildHasherDefault<PointerHasher>>,
+}
+
+impl SpanMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where the field or entry at `pointer` (`/virtual_servers/0/quorum`) was written.
+    pub fn get(&self, pointer: &str) -> Option<&Span> {
+        self.map.get(&Pointer::of(pointer).0)
+    }
+
+    pub fn insert(&mut self, at: Pointer, span: Span) {
+        self.map.insert(at.0, span);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// True when positions of `field` are kept (see [`crate::validate::POSITIONED`]).
+fn positioned(field: &str) -> bool {
+    crate::validate::POSITIONED.contains(&field)
+}
+
+/// Builds the model from a token stream, consuming it as it goes. Each virtual server
+/// becomes typed as soon as its block closes, so the intermediate form of only one
+/// is held at a time.
+pub fn parse_tokens(tokens: impl IntoIterator<Item = Token>) -> (Config, SpanMap, Vec<Diagnostic>) {
     let mut parser = Parser {
-        tokens,
-        pos: 0,
+        tokens: tokens.into_iter(),
+        ahead: VecDeque::new(),
         diagnostics: Vec::new(),
         spans: SpanMap::new(),
         eof_reported: false,
+        servers: Vec::new(),
+        file: None,
     };
     let mut root = Map::new();
-    parser.body(&TOP, &mut root, "", None);
-    let config = match serde_json::from_value::<Config>(Value::Object(root)) {
+    parser.body(&TOP, &mut root, Pointer::ROOT, None);
+    let mut config = match serde_json::from_value::<Config>(Value::Object(root)) {
         Ok(config) => config,
         Err(e) => {
-            // The schema and the model disagree: a bug in lvsd, not in the file.
-            let span = tokens
-                .first()
-                .map_or_else(|| Span::file_only(""), |t| Span::file_only(&t.span.file));
-            parser.diagnostics.push(Diagnostic::error(
-                &span,
-                "",
-                format!("internal error building the model: {e}"),
-            ));
+            parser.internal_error(&e);
             Config::default()
         }
     };
+    config.virtual_servers = std::mem::take(&mut parser.servers);
     (config, parser.spans, parser.diagnostics)
 }
 
-struct Parser<'t> {
-    tokens: &'t [Token],
-    pos: usize,
+struct Parser<I: Iterator<Item = Token>> {
+    tokens: I,
+    /// Tokens looked at but not consumed.
+    ahead: VecDeque<Token>,
     diagnostics: Vec<Diagnostic>,
     spans: SpanMap,
     eof_reported: bool,
+    /// Virtual servers already typed, in file order.
+    servers: Vec<VirtualServer>,
+    /// The first file seen, for diagnostics without a position.
+    file: Option<std::sync::Arc<str>>,
 }
 
 fn word(token: &Token) -> Option<&str> {
@@ -86,15 +185,66 @@ pub fn parse_seconds(text: &str) -> Option<Duration> {
     Some(Duration::from_micros((secs * 1e6).round() as u64))
 }
 
-impl<'t> Parser<'t> {
-    fn peek(&self) -> Option<&'t Token> {
-        self.tokens.get(self.pos)
+/// The word's text, taken out of the token.
+fn into_text(token: Token) -> String {
+    match token.kind {
+        TokenKind::Word { text, .. } => text,
+        _ => String::new(),
+    }
+}
+
+impl<I: Iterator<Item = Token>> Parser<I> {
+    /// The token `n` places ahead, without consuming it.
+    fn peek_at(&mut self, n: usize) -> Option<&Token> {
+        while self.ahead.len() <= n {
+            let token = self.tokens.next()?;
+            if self.file.is_none() {
+                self.file = Some(token.span.file.clone());
+            }
+            self.ahead.push_back(token);
+        }
+        self.ahead.get(n)
     }
 
-    fn advance(&mut self) -> Option<&'t Token> {
-        let token = self.tokens.get(self.pos);
-        self.pos += 1;
-        token
+    fn peek(&mut self) -> Option<&Token> {
+        self.peek_at(0)
+    }
+
+    fn peek_kind(&mut self) -> Option<&TokenKind> {
+        self.peek().map(|t| &t.kind)
+    }
+
+    fn advance(&mut self) -> Option<Token> {
+        self.peek();
+        self.ahead.pop_front()
+    }
+
+    /// Drops the next token.
+    fn skip(&mut self) {
+        self.advance();
+    }
+
+    /// The schema and the model disagree: a bug in lvsd, not in the file.
+    fn internal_error(&mut self, e: &serde_json::Error) {
+        let file = self.file.as_deref().unwrap_or("");
+        self.diagnostics.push(Diagnostic::error(
+            &Span::file_only(file),
+            "",
+            format!("internal error building the model: {e}"),
+        ));
+    }
+
+    /// Types the virtual servers read so far (top level only) and drops their JSON form.
+    fn settle_servers(&mut self, obj: &mut Map<String, Value>) {
+        let Some(Value::Array(list)) = obj.get_mut("virtual_servers") else {
+            return;
+        };
+        for value in std::mem::take(list) {
+            match serde_json::from_value::<VirtualServer>(value) {
+                Ok(server) => self.servers.push(server),
+                Err(e) => self.internal_error(&e),
+            }
+        }
     }
 
     /// Reads statements until the `}` closing this block (or the end for the top level).
@@ -102,7 +252,7 @@ impl<'t> Parser<'t> {
         &mut self,
         block: &'static Block,
         obj: &mut Map<String, Value>,
-        path: &str,
+        path: Pointer,
         opened: Option<&Span>,
     ) {
         while let Some(token) = self.advance() {
@@ -124,7 +274,12 @@ impl<'t> Parser<'t> {
                     );
                     self.skip_block();
                 }
-                TokenKind::Word { text, .. } => self.statement(block, obj, path, token, text),
+                TokenKind::Word { .. } => {
+                    self.statement(block, obj, path, token);
+                    if opened.is_none() {
+                        self.settle_servers(obj);
+                    }
+                }
             }
         }
         if let (Some(open), false) = (opened, self.eof_reported) {
@@ -164,7 +319,7 @@ impl<'t> Parser<'t> {
 
     /// Words following on the same line: at least `min`, at most `max`, stopping
     /// early at a keyword of `block` once `min` are read.
-    fn args(&mut self, block: &Block, min: usize, max: usize) -> Vec<&'t Token> {
+    fn args(&mut self, block: &Block, min: usize, max: usize) -> Vec<Token> {
         let mut args = Vec::new();
         while let Some(token) = self.peek() {
             let Some(text) = word(token) else { break };
@@ -173,8 +328,7 @@ impl<'t> Parser<'t> {
             {
                 break;
             }
-            args.push(token);
-            self.pos += 1;
+            args.extend(self.advance());
         }
         args
     }
@@ -183,10 +337,10 @@ impl<'t> Parser<'t> {
         &mut self,
         block: &'static Block,
         obj: &mut Map<String, Value>,
-        path: &str,
-        keyword: &'t Token,
-        text: &str,
+        path: Pointer,
+        keyword: Token,
     ) {
+        let text = keyword.text();
         let key = match block.key(text) {
             Some(Key {
                 kind: Kind::Alias(target),
@@ -210,7 +364,7 @@ impl<'t> Parser<'t> {
             }
             Some(k) => k,
             None => {
-                self.unknown(block, keyword, text);
+                self.unknown(block, &keyword);
                 return;
             }
         };
@@ -229,19 +383,19 @@ impl<'t> Parser<'t> {
                     }
                 ),
             ));
-            if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
-                self.pos += 1;
+            if matches!(self.peek_kind(), Some(TokenKind::Open)) {
+                self.skip();
                 self.skip_block();
             }
             return;
         }
-        let field_path = format!("{path}/{}", key.field);
+        let field_path = path.field(key.field);
         match key.kind {
             Kind::Block(child) | Kind::Blocks(child) | Kind::Checker(child) => {
-                self.block_statement(key, child, obj, path, keyword, &args)
+                self.block_statement(key, child, obj, path, &keyword, &args)
             }
             Kind::Lines(entry) => {
-                let Some(open) = self.expect_open(keyword) else {
+                let Some(open) = self.expect_open(&keyword) else {
                     return;
                 };
                 let lines = self.lines(&open);
@@ -249,38 +403,40 @@ impl<'t> Parser<'t> {
                     .entry(key.field)
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(list) = list {
-                    self.entries(entry, key.name, lines, list, &field_path);
+                    let at = positioned(key.field).then_some(field_path);
+                    self.entries(entry, key.name, lines, list, at);
                 }
             }
             Kind::Other => {
                 let words: Vec<Value> = args
-                    .iter()
-                    .map(|t| Value::String(t.text().to_string()))
+                    .into_iter()
+                    .map(|t| Value::String(into_text(t)))
                     .collect();
                 let other = obj
                     .entry("other")
                     .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(other) = other {
-                    other.insert(text.to_string(), Value::Array(words));
+                    other.insert(into_text(keyword), Value::Array(words));
                 }
-                self.spans
-                    .insert(format!("{field_path}/{text}"), keyword.span.clone());
                 // Some of these take a block (SMTP_CHECK `host`): keep the words, skip the block.
-                if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
-                    self.pos += 1;
+                if matches!(self.peek_kind(), Some(TokenKind::Open)) {
+                    self.skip();
                     self.skip_block();
                 }
             }
             _ => {
-                if let Some(value) = self.scalar(key, keyword, &args) {
+                if let Some(value) = self.scalar(key, &keyword, args) {
+                    if positioned(key.field) {
+                        self.spans.insert(field_path, keyword.span);
+                    }
                     obj.insert(key.field.to_string(), value);
-                    self.spans.insert(field_path, keyword.span.clone());
                 }
             }
         }
     }
 
-    fn unknown(&mut self, block: &Block, keyword: &Token, text: &str) {
+    fn unknown(&mut self, block: &Block, keyword: &Token) {
+        let text = keyword.text();
         let place = if block.name.is_empty() {
             "at the top level".to_string()
         } else {
@@ -302,31 +458,31 @@ impl<'t> Parser<'t> {
         }
         self.diagnostics.push(diagnostic);
         // Its arguments, and its block if it has one, go with it.
-        while matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Word { .. })) {
-            self.pos += 1;
+        while matches!(self.peek_kind(), Some(TokenKind::Word { .. })) {
+            self.skip();
         }
-        if matches!(self.peek().map(|t| &t.kind), Some(TokenKind::Open)) {
-            self.pos += 1;
+        if matches!(self.peek_kind(), Some(TokenKind::Open)) {
+            self.skip();
             self.skip_block();
         }
     }
 
     /// Consumes the `{` after a block keyword (blank lines allowed between).
     fn expect_open(&mut self, keyword: &Token) -> Option<Span> {
-        let mut look = self.pos;
+        let mut look = 0;
         while matches!(
-            self.tokens.get(look).map(|t| &t.kind),
+            self.peek_at(look).map(|t| &t.kind),
             Some(TokenKind::EndOfLine)
         ) {
             look += 1;
         }
-        match self.tokens.get(look) {
+        match self.peek_at(look) {
             Some(Token {
                 kind: TokenKind::Open,
-                span,
+                ..
             }) => {
-                self.pos = look + 1;
-                Some(span.clone())
+                self.ahead.drain(..look);
+                self.advance().map(|t| t.span)
             }
             other => {
                 let found = other.map_or("end of file".to_string(), |t| format!("`{}`", t.text()));
@@ -352,54 +508,53 @@ impl<'t> Parser<'t> {
         key: &Key,
         child: &'static Block,
         obj: &mut Map<String, Value>,
-        path: &str,
-        keyword: &'t Token,
-        args: &[&'t Token],
+        path: Pointer,
+        keyword: &Token,
+        args: &[Token],
     ) {
         let mut object = Map::new();
         let header_ok = self.header(child.header, keyword, args, &mut object);
         let Some(open) = self.expect_open(keyword) else {
             return;
         };
-        let field_path = format!("{path}/{}", key.field);
+        let field_path = path.field(key.field);
         match key.kind {
             Kind::Block(_) => {
                 let slot = obj
                     .entry(key.field)
                     .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(existing) = slot {
-                    self.spans.insert(field_path.clone(), keyword.span.clone());
-                    self.body(child, existing, &field_path, Some(&open));
+                    self.body(child, existing, field_path, Some(&open));
                 }
             }
             _ => {
                 let list = obj
                     .entry(key.field)
                     .or_insert_with(|| Value::Array(Vec::new()));
-                let index = match list {
+                let mut index = match list {
                     Value::Array(list) => list.len(),
                     _ => 0,
                 };
-                let item_path = format!("{field_path}/{index}");
+                if path == Pointer::ROOT && key.field == "virtual_servers" {
+                    // Those already typed count too.
+                    index += self.servers.len();
+                }
+                let item_path = field_path.index(index);
                 if matches!(key.kind, Kind::Checker(_)) {
                     object.insert("kind".into(), Value::String(child.name.into()));
                 }
                 if child.header == Header::GroupList {
                     let lines = self.lines(&open);
                     let mut members = Vec::new();
-                    self.entries(
-                        Entry::GroupMember,
-                        child.name,
-                        lines,
-                        &mut members,
-                        &format!("{item_path}/members"),
-                    );
+                    self.entries(Entry::GroupMember, child.name, lines, &mut members, None);
                     object.insert("members".into(), Value::Array(members));
                 } else {
-                    self.body(child, &mut object, &item_path, Some(&open));
+                    self.body(child, &mut object, item_path, Some(&open));
                 }
                 if header_ok {
-                    self.spans.insert(item_path, keyword.span.clone());
+                    if positioned(key.field) {
+                        self.spans.insert(item_path, keyword.span.clone());
+                    }
                     if let Some(Value::Array(list)) = obj.get_mut(key.field) {
                         list.push(Value::Object(object));
                     }
@@ -413,7 +568,7 @@ impl<'t> Parser<'t> {
         &mut self,
         header: Header,
         keyword: &Token,
-        args: &[&Token],
+        args: &[Token],
         object: &mut Map<String, Value>,
     ) -> bool {
         let name = keyword.text();
@@ -496,8 +651,13 @@ impl<'t> Parser<'t> {
     }
 
     /// Converts the arguments of a scalar keyword.
-    fn scalar(&mut self, key: &Key, keyword: &Token, args: &[&Token]) -> Option<Value> {
-        let first = args.first().copied();
+    fn scalar(&mut self, key: &Key, keyword: &Token, args: Vec<Token>) -> Option<Value> {
+        if let Kind::Str | Kind::OptName = key.kind {
+            return Some(Value::String(
+                args.into_iter().next().map(into_text).unwrap_or_default(),
+            ));
+        }
+        let first = args.first();
         let text = first.map_or("", |t| t.text());
         let bad = |this: &mut Self, message: String, hint: Option<String>| {
             let span = first.map_or(&keyword.span, |t| &t.span);
@@ -509,7 +669,6 @@ impl<'t> Parser<'t> {
             None
         };
         match key.kind {
-            Kind::Str | Kind::OptName => Some(Value::String(text.into())),
             Kind::Line => Some(Value::String(
                 args.iter().map(|t| t.text()).collect::<Vec<_>>().join(" "),
             )),
@@ -569,7 +728,7 @@ impl<'t> Parser<'t> {
             },
             Kind::Endpoint => {
                 let mut object = Map::new();
-                let ok = self.address(args[0], &mut object)
+                let ok = self.address(&args[0], &mut object)
                     && args.get(1).is_none_or(|p| self.port(p, &mut object));
                 ok.then_some(Value::Object(object))
             }
@@ -578,7 +737,7 @@ impl<'t> Parser<'t> {
     }
 
     /// The word lines of a list block whose `{` was read, up to its `}`.
-    fn lines(&mut self, open: &Span) -> Vec<Vec<&'t Token>> {
+    fn lines(&mut self, open: &Span) -> Vec<Vec<Token>> {
         let mut lines = vec![Vec::new()];
         while let Some(token) = self.advance() {
             match &token.kind {
@@ -613,14 +772,16 @@ impl<'t> Parser<'t> {
         &mut self,
         entry: Entry,
         block_name: &str,
-        lines: Vec<Vec<&'t Token>>,
+        lines: Vec<Vec<Token>>,
         list: &mut Vec<Value>,
-        path: &str,
+        path: Option<Pointer>,
     ) {
         for line in lines {
             if entry == Entry::RawLine {
-                self.spans
-                    .insert(format!("{path}/{}", list.len()), line[0].span.clone());
+                if let Some(path) = path {
+                    self.spans
+                        .insert(path.index(list.len()), line[0].span.clone());
+                }
                 list.push(Value::String(
                     line.iter().map(|t| t.text()).collect::<Vec<_>>().join(" "),
                 ));
@@ -628,7 +789,7 @@ impl<'t> Parser<'t> {
             }
             let mut i = 0;
             while i < line.len() {
-                let head = line[i];
+                let head = &line[i];
                 let start = list.len();
                 let value = match entry {
                     Entry::Word => {
@@ -658,15 +819,16 @@ impl<'t> Parser<'t> {
                     Entry::RawLine => None,
                 };
                 if let Some(value) = value {
-                    self.spans
-                        .insert(format!("{path}/{start}"), head.span.clone());
+                    if let Some(path) = path {
+                        self.spans.insert(path.index(start), head.span.clone());
+                    }
                     list.push(value);
                 }
             }
         }
     }
 
-    fn tracked(&mut self, line: &[&'t Token], i: &mut usize) -> Value {
+    fn tracked(&mut self, line: &[Token], i: &mut usize) -> Value {
         let mut object = Map::new();
         object.insert("name".into(), Value::String(line[*i].text().into()));
         *i += 1;
@@ -699,10 +861,10 @@ impl<'t> Parser<'t> {
     fn virtual_address(
         &mut self,
         block_name: &str,
-        line: &[&'t Token],
+        line: &[Token],
         i: &mut usize,
     ) -> Option<Value> {
-        let head = line[*i];
+        let head = &line[*i];
         *i += 1;
         let prefix = match head.text().parse::<IpPrefix>() {
             Ok(p) => p,
@@ -767,8 +929,8 @@ impl<'t> Parser<'t> {
         Some(Value::Object(object))
     }
 
-    fn group_member(&mut self, line: &[&'t Token], i: &mut usize) -> Option<Value> {
-        let head = line[*i];
+    fn group_member(&mut self, line: &[Token], i: &mut usize) -> Option<Value> {
+        let head = &line[*i];
         let Some(second) = line.get(*i + 1) else {
             *i += 1;
             self.fail(
@@ -854,5 +1016,25 @@ fn arity(kind: Kind) -> (usize, usize) {
             Header::VirtualServer => (2, 2),
             Header::RealServer => (1, 2),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_built_by_segments_equal_pointers_written_out() {
+        let built = Pointer::ROOT
+            .field("virtual_servers")
+            .index(1207)
+            .field("real_servers")
+            .index(0);
+        assert_eq!(built, Pointer::of("/virtual_servers/1207/real_servers/0"));
+        assert_ne!(built, Pointer::of("/virtual_servers/1207/real_servers/1"));
+        let mut spans = SpanMap::new();
+        spans.insert(built, Span::file_only("k.conf"));
+        assert!(spans.get("/virtual_servers/1207/real_servers/0").is_some());
+        assert!(spans.get("/virtual_servers/120/real_servers/0").is_none());
     }
 }

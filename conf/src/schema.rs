@@ -607,7 +607,10 @@ pub static VIRTUAL_SERVER: Block = Block {
         same("lvs_sched", Kind::Str),
         same("lvs_method", Kind::Enum(METHODS)),
         same("protocol", Kind::Enum(&["TCP", "UDP", "SCTP"])),
-        same("persistence_timeout", Kind::SecsOr(360)),
+        same(
+            "persistence_timeout",
+            Kind::SecsOr(crate::model::defaults::PERSISTENCE_TIMEOUT.as_secs()),
+        ),
         same("persistence_granularity", Kind::Str),
         same("persistence_engine", Kind::Str),
         same("virtualhost", Kind::Str),

@@ -19,7 +19,9 @@ pub struct RealFs;
 impl FileSource for RealFs {
     fn read(&self, path: &Path) -> io::Result<String> {
         let bytes = std::fs::read(path)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // Valid UTF-8 (the usual case) is taken as is; otherwise invalid bytes become U+FFFD.
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {

@@ -23,6 +23,30 @@ pub const V3_MAX_ADVERT: Duration = Duration::from_millis(40_950);
 /// keepalived uses the first 8 characters of `auth_pass` (RFC 2338 §5.3.10).
 pub const AUTH_PASS_MAX: usize = 8;
 
+/// The model fields (and list fields, for their entries and items) whose positions
+/// these checks report; the keepalived reader keeps only these in its [`SpanMap`].
+pub const POSITIONED: &[&str] = &[
+    "vrrp_scripts",
+    "vrrp_instances",
+    "vrrp_sync_groups",
+    "virtual_servers",
+    "real_servers",
+    "checkers",
+    "weight",
+    "priority",
+    "virtual_router_id",
+    "version",
+    "advert_int",
+    "nopreempt",
+    "auth_pass",
+    "quorum",
+    "virtual_ipaddress",
+    "track_script",
+    "track_file",
+    "track_interface",
+    "group",
+];
+
 /// Runs every check; `file` names the configuration for positions the map lacks.
 pub fn validate(config: &Config, spans: &SpanMap, file: &str) -> Vec<Diagnostic> {
     let mut v = Validator {
@@ -49,7 +73,7 @@ impl Validator<'_> {
     fn at(&self, paths: &[&str]) -> Span {
         paths
             .iter()
-            .find_map(|p| self.spans.get(*p).cloned())
+            .find_map(|p| self.spans.get(p).cloned())
             .unwrap_or_else(|| Span::file_only(self.file))
     }
 

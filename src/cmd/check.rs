@@ -89,6 +89,9 @@ pub fn short_hostname() -> String {
 /// Runs `lvsd check`.
 pub fn run(args: CheckArgs) -> ExitCode {
     let loaded = args.source.load(args.strict);
+    // The process ends after the report: freeing a large model piece by piece would
+    // only cost time.
+    let loaded = std::mem::ManuallyDrop::new(loaded);
     let errors = loaded
         .diagnostics
         .iter()
