@@ -162,3 +162,71 @@ fn dr_f_broken_config_keeps_serving() {
 fn nat_f_broken_config_keeps_serving() {
     f(Mode::Nat);
 }
+
+/// The benchmark of issue 7: every scenario in both modes with lvsd and
+/// with keepalived 2.2.7 as the two directors, in the same run; prints a
+/// Markdown table of failed requests and outage times. Run by
+/// `bench/e2e/run.sh` (ignored by the test command: it takes about ten
+/// minutes under TCG and asserts nothing about keepalived).
+#[test]
+#[ignore = "benchmark: bench/e2e/run.sh"]
+fn bench_lvsd_and_keepalived_side_by_side() {
+    let only = std::env::var("E2E_SCENARIOS").unwrap_or_else(|_| "abcdef".into());
+    let mut rows = Vec::new();
+    let mut details = Vec::new();
+    for (letter, what, scenario) in SCENARIOS {
+        if !only.contains(letter) {
+            continue;
+        }
+        for mode in [Mode::Nat, Mode::Dr] {
+            let mut cells = Vec::new();
+            for kind in [Kind::Lvsd, Kind::Keepalived] {
+                let run = std::panic::catch_unwind(|| {
+                    let (s, o) = scenario(kind, mode);
+                    drop(s);
+                    o
+                });
+                match run {
+                    Ok(o) => {
+                        cells.push(format!(
+                            "{} / {} | {} ms",
+                            o.window.failed,
+                            o.window.requests,
+                            o.window.outage.as_millis()
+                        ));
+                        details.push(format!(
+                            "- ({letter}) {} {}: {}",
+                            mode.name(),
+                            kind.name(),
+                            o.detail(letter)
+                        ));
+                    }
+                    Err(_) => {
+                        cells.push("setup failed | –".into());
+                        details.push(format!(
+                            "- ({letter}) {} {}: the scenario could not run (see the log above)",
+                            mode.name(),
+                            kind.name()
+                        ));
+                    }
+                }
+                eprintln!("{}", details.last().unwrap());
+            }
+            rows.push(format!(
+                "| ({letter}) {what} | {} | {} | {} |",
+                mode.name(),
+                cells[0],
+                cells[1]
+            ));
+        }
+    }
+    println!("\n| scenario | mode | lvsd failed / requests | lvsd outage | keepalived failed / requests | keepalived outage |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    println!();
+    for d in details {
+        println!("{d}");
+    }
+}

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use integration::netns::{ChildGuard, Lan, Netns};
+use integration::netns::{ChildGuard, Netns};
 use nix::sched::{setns, CloneFlags};
 
 pub const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
@@ -230,6 +230,50 @@ fn spawn_in<F: FnOnce() + Send + 'static>(ns: &Netns, f: F) -> JoinHandle<()> {
         setns(&file, CloneFlags::CLONE_NEWNET).unwrap();
         f();
     })
+}
+
+/// Runs `argv` inside `ns` and returns its stdout. The child is forked by
+/// a thread that entered the namespace, so it starts there without
+/// `ip netns exec` (whose remount of /sys costs half a second under TCG).
+pub fn run_in(ns: &Netns, argv: &[&str], stdin: &str) -> Result<String, String> {
+    use std::process::Stdio;
+    let out = ns
+        .enter(|| {
+            let mut child = Command::new(argv[0])
+                .args(&argv[1..])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            if let Some(mut input) = child.stdin.take() {
+                input.write_all(stdin.as_bytes())?;
+            }
+            child.wait_with_output()
+        })
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{argv:?} in {}: {}",
+            ns.name(),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// `ip -batch -` inside `ns`; a failing line fails the test.
+fn ip_batch(ns: &Netns, lines: &str) {
+    run_in(ns, &["ip", "-batch", "-"], lines).unwrap();
+}
+
+/// Writes /proc/sys/KEY from inside `ns` (the net sysctls are those of
+/// the writing thread's namespace).
+fn sysctl(ns: &Netns, key: &str, value: &str) {
+    ns.enter(|| std::fs::write(format!("/proc/sys/{key}"), value))
+        .unwrap()
+        .unwrap_or_else(|e| panic!("sysctl {key} in {}: {e}", ns.name()));
 }
 
 // --- real servers ---------------------------------------------------------------
@@ -716,8 +760,8 @@ pub struct Setup {
     pub d: Vec<Netns>,
     pub reals: Vec<Netns>,
     pub client: Netns,
-    pub front: Lan,
-    pub back: Option<Lan>,
+    pub front: Netns,
+    pub back: Option<Netns>,
     pub dir: tempfile::TempDir,
     _one: std::sync::MutexGuard<'static, ()>,
 }
@@ -742,53 +786,87 @@ impl Setup {
         let one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         eprintln!("e2e: {} {}", kind.name(), mode.name());
-        let front = Lan::new("front").unwrap();
+        let front = Netns::new("front").unwrap();
         let d: Vec<Netns> = (1..=2)
             .map(|i| Netns::new(&format!("d{i}")).unwrap())
             .collect();
         let reals: Vec<Netns> = NAMES.iter().map(|n| Netns::new(n).unwrap()).collect();
         let client = Netns::new("client").unwrap();
-        for (i, ns) in d.iter().enumerate() {
-            front.attach(ns, "eth0").unwrap();
-            ns.addr("eth0", &format!("192.168.77.{}/24", i + 1))
-                .unwrap();
-        }
-        front.attach(&client, "eth0").unwrap();
-        client.addr("eth0", "192.168.77.100/24").unwrap();
-        let back = match mode {
-            Mode::Dr => {
-                for (i, ns) in reals.iter().enumerate() {
-                    front.attach(ns, "eth0").unwrap();
-                    ns.addr("eth0", &format!("{}/24", mode.real(i))).unwrap();
-                    ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "lo"])
-                        .unwrap();
-                    for s in [
-                        "net.ipv4.conf.all.arp_ignore=1",
-                        "net.ipv4.conf.all.arp_announce=2",
-                        "net.ipv4.conf.eth0.arp_ignore=1",
-                        "net.ipv4.conf.eth0.arp_announce=2",
-                    ] {
-                        ns.sysctl(s).unwrap();
-                    }
-                }
-                None
+        // Host end of each link: (namespace, interface, address, extra lines).
+        let mut front_hosts: Vec<(&Netns, &str, String)> = vec![
+            (&d[0], "eth0", "192.168.77.1/24".into()),
+            (&d[1], "eth0", "192.168.77.2/24".into()),
+            (&client, "eth0", "192.168.77.100/24".into()),
+        ];
+        let mut back_hosts: Vec<(&Netns, &str, String)> = Vec::new();
+        for (i, ns) in reals.iter().enumerate() {
+            let host = (ns, "eth0", format!("{}/24", mode.real(i)));
+            match mode {
+                Mode::Dr => front_hosts.push(host),
+                Mode::Nat => back_hosts.push(host),
             }
+        }
+        let back = match mode {
+            Mode::Dr => None,
             Mode::Nat => {
-                let back = Lan::new("back").unwrap();
-                for (i, ns) in d.iter().enumerate() {
-                    back.attach(ns, "eth1").unwrap();
-                    ns.addr("eth1", &format!("10.0.2.{}/24", i + 1)).unwrap();
-                    ns.sysctl("net.ipv4.ip_forward=1").unwrap();
-                }
-                for (i, ns) in reals.iter().enumerate() {
-                    back.attach(ns, "eth0").unwrap();
-                    ns.addr("eth0", &format!("{}/24", mode.real(i))).unwrap();
-                    ns.ip(&["route", "add", "default", "via", GATEWAY_VIP])
-                        .unwrap();
-                }
-                Some(back)
+                back_hosts.push((&d[0], "eth1", "10.0.2.1/24".into()));
+                back_hosts.push((&d[1], "eth1", "10.0.2.2/24".into()));
+                Some(Netns::new("back").unwrap())
             }
         };
+        let mut host_lines: Vec<(&Netns, String)> = Vec::new();
+        for (lan, hosts) in [(Some(&front), &front_hosts), (back.as_ref(), &back_hosts)] {
+            let Some(lan) = lan else { continue };
+            let mut batch = String::from(
+                "link add br0 type bridge forward_delay 0 stp_state 0\nlink set br0 up\n",
+            );
+            for (k, (ns, dev, addr)) in hosts.iter().enumerate() {
+                let _ = write!(
+                    batch,
+                    "link add p{k} type veth peer name {dev} netns {}\nlink set p{k} master br0\nlink set p{k} up\n",
+                    ns.name()
+                );
+                host_lines.push((
+                    ns,
+                    format!("addr add {addr} dev {dev}\nlink set {dev} up\n"),
+                ));
+            }
+            ip_batch(lan, &batch);
+        }
+        for ns in &reals {
+            match mode {
+                Mode::Dr => {
+                    host_lines.push((ns, format!("addr add {VIP}/32 dev lo\n")));
+                    for key in ["all", "eth0"] {
+                        sysctl(ns, &format!("net/ipv4/conf/{key}/arp_ignore"), "1");
+                        sysctl(ns, &format!("net/ipv4/conf/{key}/arp_announce"), "2");
+                    }
+                }
+                Mode::Nat => {
+                    host_lines.push((ns, format!("route add default via {GATEWAY_VIP}\n")));
+                }
+            }
+        }
+        if mode == Mode::Nat {
+            for ns in &d {
+                sysctl(ns, "net/ipv4/ip_forward", "1");
+            }
+        }
+        // One `ip -batch` per namespace, in the order the lines came.
+        let mut namespaces: Vec<&Netns> = Vec::new();
+        for (ns, _) in &host_lines {
+            if !namespaces.iter().any(|n| n.name() == ns.name()) {
+                namespaces.push(ns);
+            }
+        }
+        for ns in namespaces {
+            let lines: String = host_lines
+                .iter()
+                .filter(|(n, _)| n.name() == ns.name())
+                .map(|(_, l)| l.as_str())
+                .collect();
+            ip_batch(ns, &lines);
+        }
         let servers = reals
             .iter()
             .zip(NAMES)
@@ -881,18 +959,18 @@ impl Setup {
 
     /// Director `d` holds the VIP on eth0.
     pub fn has_vip(&self, d: usize) -> bool {
-        self.d[d]
-            .sh("ip -4 -o addr show dev eth0")
-            .is_ok_and(|o| o.contains(&format!("inet {VIP}/")))
+        run_in(
+            &self.d[d],
+            &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+            "",
+        )
+        .is_ok_and(|o| o.contains(&format!("inet {VIP}/")))
     }
 
     /// `ipvsadm -Ln -t ADDR:PORT` on director `d` (one service: no dump of
     /// the hash table every namespace shares).
     pub fn service(&self, d: usize, service: &str) -> Option<String> {
-        self.d[d]
-            .exec(&["ipvsadm", "-Ln", "-t", service])
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        run_in(&self.d[d], &["ipvsadm", "-Ln", "-t", service], "").ok()
     }
 
     /// Real server `i` (3: the sorry server) is a destination of VIP:80 on `d`.
@@ -921,10 +999,12 @@ impl Setup {
 
     /// `[conns, inpkts]` of a service on director `d` (`ipvsadm -Ln --stats`).
     pub fn stats(&self, d: usize, service: &str) -> Option<[u64; 2]> {
-        let out = self.d[d]
-            .exec(&["ipvsadm", "-Ln", "--stats", "--exact", "-t", service])
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = run_in(
+            &self.d[d],
+            &["ipvsadm", "-Ln", "--stats", "--exact", "-t", service],
+            "",
+        )
+        .ok()?;
         let line = text.lines().find(|l| l.starts_with("TCP "))?;
         let f: Vec<u64> = line
             .split_whitespace()
@@ -936,8 +1016,7 @@ impl Setup {
 
     /// Connections in director `d`'s table to VIP:80 in ESTABLISHED state.
     pub fn established(&self, d: usize) -> usize {
-        self.d[d]
-            .sh("ipvsadm -Lnc")
+        run_in(&self.d[d], &["ipvsadm", "-Lnc"], "")
             .map(|o| {
                 o.lines()
                     .filter(|l| l.contains("ESTABLISHED") && l.contains(&format!("{VIP}:80")))
@@ -1046,7 +1125,11 @@ impl Outcome {
                 self.reload.as_ref().map_or("none (SIGHUP)".to_string(), |(ok, out)| format!(
                     "{} {}",
                     if *ok { "ok" } else { "refused" },
-                    out.lines().next().unwrap_or("")
+                    out.lines()
+                        .find(|l| l.contains(".conf:"))
+                        .or_else(|| out.lines().next())
+                        .unwrap_or("")
+                        .trim()
                 ))
             ),
             _ => String::new(),
@@ -1119,7 +1202,7 @@ pub fn master_killed(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     let t0 = Instant::now();
     s.directors[0].kill9();
     for dev in ["eth0", "eth1"] {
-        let _ = s.d[0].ip(&["link", "set", dev, "down"]);
+        let _ = run_in(&s.d[0], &["ip", "link", "set", dev, "down"], "");
     }
     o.takeover_after = poll(Duration::from_secs(20), || s.has_vip(1));
     s.traffic()
