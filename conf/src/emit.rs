@@ -63,6 +63,7 @@ fn indent(out: &mut String, depth: usize) {
 }
 
 fn body(out: &mut String, block: &Block, obj: &Map<String, Value>, depth: usize) {
+    let mut checkers_written = false;
     for key in block.keys {
         let Some(value) = obj.get(key.field) else {
             continue;
@@ -124,14 +125,30 @@ fn body(out: &mut String, block: &Block, obj: &Map<String, Value>, depth: usize)
                     close(out, depth);
                 }
             }
-            Kind::Blocks(child) | Kind::Checker(child) => {
+            Kind::Checker(_) => {
+                // Every checker keyword fills the one `checkers` list: write it once, in
+                // its own order (a real server's checkers may mix kinds in any order).
+                if checkers_written {
+                    continue;
+                }
+                checkers_written = true;
                 for item in value.as_array().into_iter().flatten() {
                     let Value::Object(item) = item else { continue };
-                    if matches!(key.kind, Kind::Checker(_))
-                        && item.get("kind").and_then(Value::as_str) != Some(child.name)
-                    {
+                    let kind = item.get("kind").and_then(Value::as_str);
+                    let Some(child) = block.keys.iter().find_map(|k| match k.kind {
+                        Kind::Checker(c) if Some(c.name) == kind => Some(c),
+                        _ => None,
+                    }) else {
                         continue;
-                    }
+                    };
+                    open(out, child.name, "", depth);
+                    body(out, child, item, depth + 1);
+                    close(out, depth);
+                }
+            }
+            Kind::Blocks(child) => {
+                for item in value.as_array().into_iter().flatten() {
+                    let Value::Object(item) = item else { continue };
                     open(out, key.name, &header(child.header, item), depth);
                     if child.header == Header::GroupList {
                         if let Some(Value::Array(members)) = item.get("members") {

@@ -12,6 +12,7 @@
 //! configurations lex the same as multi-line ones.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,16 +86,18 @@ pub fn lex_str(
     (tokens, stream.into_diagnostics())
 }
 
-/// A file being read: its text and how far it has been lexed.
-struct Frame {
+/// A file being read, line by line.
+struct Frame<'a> {
     path: PathBuf,
     /// `path` normalized, for include cycle detection.
     normalized: PathBuf,
     /// `path` as spans name it.
     file: Arc<str>,
-    text: String,
-    /// Byte offset of the next line.
-    offset: usize,
+    reader: Box<dyn BufRead + 'a>,
+    /// The include directive that opened this file (`None` for the main file).
+    included_at: Option<Span>,
+    /// The current line's bytes (reused from line to line).
+    buffer: Vec<u8>,
     /// Number of the line last read.
     line: u32,
     /// Files of the include directive just read, still to be read (with the pattern's span).
@@ -107,7 +110,7 @@ pub struct TokenStream<'a> {
     source: &'a dyn FileSource,
     options: &'a LexOptions,
     /// Files being read, outermost first.
-    frames: Vec<Frame>,
+    frames: Vec<Frame<'a>>,
     /// Tokens of the line last lexed, not yet handed out.
     pending: VecDeque<Token>,
     diagnostics: Vec<Diagnostic>,
@@ -118,8 +121,8 @@ impl<'a> TokenStream<'a> {
     /// Starts reading `path` from `source`; an unreadable file gives a diagnostic and no tokens.
     pub fn open(path: &Path, source: &'a dyn FileSource, options: &'a LexOptions) -> Self {
         let mut stream = Self::empty(source, options);
-        match source.read(path) {
-            Ok(text) => stream.push_frame(path, text),
+        match source.open(path) {
+            Ok(reader) => stream.push_frame(path, reader, None),
             Err(e) => {
                 let display = path.to_string_lossy();
                 stream.diagnostics.push(Diagnostic::error(
@@ -140,7 +143,11 @@ impl<'a> TokenStream<'a> {
         options: &'a LexOptions,
     ) -> Self {
         let mut stream = Self::empty(source, options);
-        stream.push_frame(name, text);
+        stream.push_frame(
+            name,
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            None,
+        );
         stream
     }
 
@@ -160,13 +167,19 @@ impl<'a> TokenStream<'a> {
         self.diagnostics
     }
 
-    fn push_frame(&mut self, path: &Path, text: String) {
+    fn push_frame(
+        &mut self,
+        path: &Path,
+        reader: Box<dyn BufRead + 'a>,
+        included_at: Option<Span>,
+    ) {
         self.frames.push(Frame {
             path: path.to_path_buf(),
             normalized: normalize(path),
             file: Arc::from(path.to_string_lossy().as_ref()),
-            text,
-            offset: 0,
+            reader,
+            included_at,
+            buffer: Vec::new(),
             line: 0,
             includes: VecDeque::new(),
         });
@@ -182,26 +195,37 @@ impl<'a> TokenStream<'a> {
                 self.open_include(file, &span);
                 continue;
             }
-            if top.offset >= top.text.len() {
-                self.frames.pop();
-                continue;
+            let mut bytes = std::mem::take(&mut top.buffer);
+            bytes.clear();
+            match top.reader.read_until(b'\n', &mut bytes) {
+                Ok(0) => {
+                    self.frames.pop();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let diagnostic = Self::read_error(top.included_at.clone(), &top.path, &e);
+                    self.diagnostics.push(diagnostic);
+                    self.frames.pop();
+                    continue;
+                }
             }
-            // The text is taken out of the frame while its line is lexed (which may
-            // schedule includes on the frame), then put back.
-            let text = std::mem::take(&mut top.text);
-            let rest = &text[top.offset..];
-            let (raw, advance) = match rest.find('\n') {
-                Some(end) => (&rest[..end], end + 1),
-                None => (rest, rest.len()),
-            };
-            top.offset += advance;
             top.line = top.line.saturating_add(1);
             let (line, file) = (top.line, top.file.clone());
-            // `str::lines` semantics: a CR before the LF is not part of the line.
-            let raw = raw.strip_suffix('\r').unwrap_or(raw);
-            self.lex_line(&file, line, raw);
+            // `str::lines` semantics: the LF, and a CR before it, end the line.
+            if bytes.last() == Some(&b'\n') {
+                bytes.pop();
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
+            }
+            // Invalid UTF-8 becomes U+FFFD, as keepalived would take the bytes as they are.
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            // Lexing may schedule includes on this frame, never push another one.
+            self.lex_line(&file, line, &text);
             if let Some(top) = self.frames.last_mut() {
-                top.text = text;
+                top.buffer = text.into_bytes();
             }
             if !self.pending.is_empty() {
                 return true;
@@ -225,13 +249,29 @@ impl<'a> TokenStream<'a> {
             );
             return;
         }
-        match self.source.read(&file) {
-            Ok(text) => self.push_frame(&file, text),
-            Err(e) => self.diagnostics.push(Diagnostic::error(
-                span,
-                file.display().to_string(),
-                format!("cannot read included file {}: {e}", file.display()),
-            )),
+        match self.source.open(&file) {
+            Ok(reader) => self.push_frame(&file, reader, Some(span.clone())),
+            Err(e) => {
+                let diagnostic = Self::read_error(Some(span.clone()), &file, &e);
+                self.diagnostics.push(diagnostic);
+            }
+        }
+    }
+
+    /// A file that cannot be read: the main one, or one an include directive at `included_at` names.
+    fn read_error(included_at: Option<Span>, file: &Path, e: &std::io::Error) -> Diagnostic {
+        let name = file.display().to_string();
+        match included_at {
+            Some(span) => Diagnostic::error(
+                &span,
+                &name,
+                format!("cannot read included file {name}: {e}"),
+            ),
+            None => Diagnostic::error(
+                &Span::file_only(&name),
+                &name,
+                format!("cannot read configuration file: {e}"),
+            ),
         }
     }
 

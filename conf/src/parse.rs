@@ -171,8 +171,14 @@ fn is_quoted(token: &Token) -> bool {
     matches!(token.kind, TokenKind::Word { quoted: true, .. })
 }
 
-/// Formats a duration as humantime, the model's text form.
+/// Formats a duration as humantime, the model's text form (`3s`; `1s 500ms`).
 fn duration_value(d: Duration) -> Value {
+    if d.subsec_nanos() == 0 {
+        // The common case, without humantime's formatter.
+        let mut text = d.as_secs().to_string();
+        text.push('s');
+        return Value::String(text);
+    }
     Value::String(humantime::format_duration(d).to_string())
 }
 

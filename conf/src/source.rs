@@ -1,7 +1,7 @@
 //! Where configuration files come from: the real filesystem, or memory (tests, fuzzing).
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, BufRead};
 use std::path::{Component, Path, PathBuf};
 
 /// Reads files and expands glob patterns. The preprocessor does all its file access through this.
@@ -10,6 +10,10 @@ pub trait FileSource {
     fn read(&self, path: &Path) -> io::Result<String>;
     /// Existing files matching `pattern` (`*`, `?`, `[...]` in any component), sorted.
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>>;
+    /// The file as a reader, for reading line by line; by default the text [`FileSource::read`] gives.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn BufRead + '_>> {
+        Ok(Box::new(io::Cursor::new(self.read(path)?.into_bytes())))
+    }
 }
 
 /// The real filesystem.
@@ -22,6 +26,14 @@ impl FileSource for RealFs {
         // Valid UTF-8 (the usual case) is taken as is; otherwise invalid bytes become U+FFFD.
         Ok(String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    /// Buffered, so a large file is never held whole.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn BufRead + '_>> {
+        Ok(Box::new(io::BufReader::with_capacity(
+            64 * 1024,
+            std::fs::File::open(path)?,
+        )))
     }
 
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {

@@ -385,9 +385,11 @@ impl Validator<'_> {
                 );
             }
             for (j, rs) in vs.real_servers.iter().enumerate() {
-                let rs_base = format!("{base}/real_servers/{j}");
+                // Paths are spelled out only for a diagnostic: most servers have none.
+                let rs_base = || format!("{base}/real_servers/{j}");
                 let method = rs.lvs_method.unwrap_or(vs.method());
                 if !RS_WEIGHT_RANGE.contains(&rs.weight) {
+                    let rs_base = rs_base();
                     let path = format!("{rs_base}/weight");
                     self.error(
                         &[&path, &rs_base],
@@ -400,7 +402,7 @@ impl Validator<'_> {
                 }
                 if rs.port.is_none() && service_port.is_some() && method == LvsMethod::NAT {
                     self.error(
-                        &[&rs_base],
+                        &[&rs_base()],
                         rs.address.to_string(),
                         format!(
                             "real_server {} has no port, and NAT to a port-based service needs one",
@@ -410,14 +412,17 @@ impl Validator<'_> {
                     .hint(format!("write `real_server {} PORT`", rs.address));
                 }
                 for (k, checker) in rs.checkers.iter().enumerate() {
-                    let checker_base = format!("{rs_base}/checkers/{k}");
+                    let paths = || {
+                        let rs_base = rs_base();
+                        [format!("{rs_base}/checkers/{k}"), rs_base]
+                    };
                     if needs_port(checker)
                         && checker.connect_port.is_none()
                         && rs.port.is_none()
                         && service_port.is_none()
                     {
                         self.error(
-                            &[&checker_base, &rs_base],
+                            &paths().each_ref().map(String::as_str),
                             format!("{:?}", checker.kind),
                             format!(
                                 "{:?} for real_server {} has no port to connect to",
@@ -430,7 +435,7 @@ impl Validator<'_> {
                         && checker.url.is_empty()
                     {
                         self.error(
-                            &[&checker_base, &rs_base],
+                            &paths().each_ref().map(String::as_str),
                             format!("{:?}", checker.kind),
                             format!(
                                 "{:?} for real_server {} has no `url` block",
@@ -440,7 +445,7 @@ impl Validator<'_> {
                     }
                     if checker.kind == CheckerKind::MISC_CHECK && checker.misc_path.is_none() {
                         self.error(
-                            &[&checker_base, &rs_base],
+                            &paths().each_ref().map(String::as_str),
                             "MISC_CHECK",
                             format!(
                                 "MISC_CHECK for real_server {} has no `misc_path`",
