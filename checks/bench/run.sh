@@ -6,7 +6,16 @@
 # (bench) drives checks::Scheduler directly and prints its own figures.
 #
 # Usage: checks/bench/run.sh [COUNT] [SECONDS]     (run from anywhere, as root or not)
+#   BENCH_WORKERS=0   the checker on a current-thread runtime (default: two
+#                     workers, as `lvsd run`)
+#   BENCH_TIMELINE=1  lateness per second of each run
+#   AUTOGROUP_NICE=N  (root for N < 0) CPU priority of both sessions, see below
 set -eu
+# With AUTOGROUP_NICE (below), run in a session of our own, so that the
+# caller's session keeps its priority.
+if [ -n "${AUTOGROUP_NICE:-}" ] && [ -z "${BENCH_OWN_SESSION:-}" ]; then
+    BENCH_OWN_SESSION=1 exec setsid -w "$0" "$@"
+fi
 COUNT=${1:-10000}
 SECONDS_PER_RUN=${2:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,12 +39,21 @@ while ! grep -q ready /tmp/lvsd-bench-server.$$ 2>/dev/null; do
     sleep 0.2
 done
 
+# AUTOGROUP_NICE=N: give both sessions (checker, server) autogroup nice N,
+# what `nice -n N` would do without autogroups (under them a task's nice
+# only counts inside its own session). Printed with the results.
+if [ -n "${AUTOGROUP_NICE:-}" ]; then
+    echo "$AUTOGROUP_NICE" > /proc/self/autogroup
+    echo "$AUTOGROUP_NICE" > "/proc/$SERVER/autogroup"
+fi
+
 # utime + stime of the server process in clock ticks (proc(5) fields 14, 15).
 server_ticks() {
     sed 's/.*) //' "/proc/$SERVER/stat" | awk '{ print $12 + $13 }'
 }
 
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(nproc) cpus, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(nproc) cpus, load before: $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "checker $(cat /proc/self/autogroup), server $(cat "/proc/$SERVER/autogroup")"
 for mode in tcp http; do
     before=$(server_ticks)
     "$BIN/bench" "$mode" "$COUNT" "$SECONDS_PER_RUN"

@@ -100,7 +100,9 @@ pub struct ProbeReport {
     /// Index of the (deduplicated) check, see [`Scheduler::checks`].
     pub check: usize,
     pub outcome: Outcome,
-    /// When it was due, and when it started (after waiting for a slot).
+    /// When it was due (its warmup offset, or the end of the previous
+    /// probe plus the delay), and when it started (after waiting for a
+    /// slot): `started - scheduled` is its lateness.
     pub scheduled: Instant,
     pub started: Instant,
     pub latency: Duration,
