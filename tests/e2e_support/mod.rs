@@ -119,6 +119,8 @@ impl Default for ConfOpts {
 }
 
 /// The keepalived.conf of director `d` (0: MASTER 150, 1: BACKUP 100).
+/// `protocol TCP` is spelled out: keepalived 2.2.7 defaults a virtual
+/// server without it to UDP ("no protocol set - defaulting to UDP").
 pub fn config(mode: Mode, d: usize, o: ConfOpts) -> String {
     let (state, priority) = if d == 0 {
         ("MASTER", 150)
@@ -169,6 +171,7 @@ vrrp_instance VI_1 {{
     }}
 }}
 {gateway}virtual_server {VIP} 80 {{
+    protocol TCP
     delay_loop {DELAY_LOOP}
     lvs_sched rr
     lvs_method {method}
@@ -194,12 +197,12 @@ vrrp_instance VI_1 {{
         };
         let _ = writeln!(
             c,
-            "virtual_server {VIP} {port} {{\n    lvs_sched rr\n    lvs_method {method}\n    real_server {} {port} {{ weight {weight} }}\n}}",
+            "virtual_server {VIP} {port} {{\n    protocol TCP\n    lvs_sched rr\n    lvs_method {method}\n    real_server {} {port} {{ weight {weight} }}\n}}",
             mode.real(0)
         );
     }
     if o.broken {
-        c.push_str("virtual_server 192.168.77.51 80 {\n    lvs_sched rr\n");
+        c.push_str("virtual_server 192.168.77.51 80 {\n    protocol TCP\n");
     }
     c
 }
