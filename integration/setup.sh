@@ -8,11 +8,12 @@
 # topologies and fault injection; ipvsadm: the judge of the kernel's IPVS
 # table; keepalived: the VRRP peer and config oracle; tcpdump: captures;
 # strace: netlink captures; netcat-openbsd: traffic in VM tests; python3:
-# kernel extraction, JSON reading, demo web servers; time: peak memory.
+# kernel extraction, JSON reading, demo web servers; time: peak memory;
+# psmisc, procps: killall, ps, pgrep in the seed configs' track scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(qemu-system-x86 kmod busybox-static cpio iproute2 nftables iputils-ping ethtool
-          ipvsadm keepalived tcpdump strace netcat-openbsd python3 time)
+          ipvsadm keepalived tcpdump strace netcat-openbsd python3 time psmisc procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -126,7 +126,10 @@ class Director:
             argv = ["keepalived", "-n", "-l", "-D", "-P", "-G", "-f", conf,
                     "-p", os.path.join(tmp, f"{node}.pid"), "-r", self.vrrp_pidfile]
         else:
-            argv = [lvsd, "run", "-f", conf, "--vrrp-only"]
+            # Each director its own control socket (the default path is
+            # shared by every namespace: the file system is the host's).
+            argv = [lvsd, "run", "-f", conf, "--vrrp-only",
+                    "--control-socket", os.path.join(tmp, f"{node}.sock")]
         self.proc = subprocess.Popen(["ip", "netns", "exec", ns(node)] + argv,
                                      stdout=log, stderr=subprocess.STDOUT)
 
@@ -141,11 +144,16 @@ class Director:
         return pids
 
     def kill_all(self):
-        for pid in self.pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        # A crash of the whole tree at one instant: stop every process
+        # first, or keepalived's VRRP child would see its parent die first
+        # (PDEATHSIG) and resign with priority 0 before its own SIGKILL.
+        pids = self.pids()
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
 
     def terminate(self):
         self.proc.send_signal(signal.SIGTERM)

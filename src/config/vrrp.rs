@@ -13,7 +13,7 @@ use crate::vrrp::config::{
     InitialState, InstanceConfig, NotifyConfig, Scope, Tracked, TrackedFile, VirtualAddress,
 };
 use crate::vrrp::packet::{Family, Version};
-use crate::vrrp::track::ScriptConfig;
+use crate::vrrp::track::{split_command, ScriptConfig};
 
 /// The instance configurations, or one error per instance that cannot run.
 pub fn instances(config: &m::Config) -> Result<Vec<InstanceConfig>, Vec<String>> {
@@ -89,6 +89,20 @@ fn instance(config: &m::Config, i: &m::VrrpInstance) -> Result<InstanceConfig, S
             .iter()
             .find(|s| s.name == t.name)
             .ok_or_else(|| format!("track_script {}: no vrrp_script {}", t.name, t.name))?;
+        // keepalived 2.2.7 disables a script whose program it cannot find
+        // ("Cannot find script [[ in path - disabling", "Disabling track
+        // script … since not found/accessible"): it has no weight and no
+        // fault, instead of failing on every run. 004-haproxy-ha's
+        // `[[ -f … ]] && exit 1 || exit 0` is such a script.
+        if !program_found(&script.script) {
+            tracing::warn!(
+                "vrrp_instance {}: disabling track script {} since {:?} is not found or not executable",
+                i.name,
+                script.name,
+                script.script
+            );
+            continue;
+        }
         c.track_scripts.push(Tracked {
             name: t.name.clone(),
             weight: signed(t, script.weight),
@@ -157,6 +171,27 @@ fn instance(config: &m::Config, i: &m::VrrpInstance) -> Result<InstanceConfig, S
         .find(|sg| sg.group.contains(&i.name))
         .map(|sg| sg.name.clone());
     Ok(c)
+}
+
+/// Whether a script's program exists and is executable: a path as given,
+/// a bare name through `PATH` (keepalived's default path when unset). Like
+/// keepalived, scripts run without a shell, so a shell keyword is no program.
+fn program_found(command: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &std::path::Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let Some(program) = split_command(command).into_iter().next() else {
+        return false;
+    };
+    if program.contains('/') {
+        return executable(std::path::Path::new(&program));
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .filter(|dir| !dir.is_empty())
+        .any(|dir| executable(&std::path::Path::new(dir).join(&program)))
 }
 
 /// A tracked object's weight (its own, else `default`); `reverse` turns
@@ -233,6 +268,28 @@ mod tests {
         assert_eq!(i.scripts.len(), i.track_scripts.len());
         assert!(i.notify.master.is_some());
         assert!(!i.vips.is_empty());
+    }
+
+    #[test]
+    fn a_script_whose_program_is_missing_is_disabled_as_in_keepalived() {
+        let loaded = conf::load_keepalived_str(
+            "t.conf",
+            "vrrp_script ok { script \"/bin/true\" weight 2 }
+             vrrp_script path { script \"true\" weight 3 }
+             vrrp_script keyword { script \"[[ -f /x ]] && exit 1 || exit 0\" weight -2 }
+             vrrp_script missing { script \"/nonexistent/check.sh\" }
+             vrrp_instance VI_1 {
+                interface eth0
+                virtual_router_id 51
+                track_script { ok path keyword missing }
+             }",
+            &conf::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let i = &instances(&loaded.config).unwrap()[0];
+        let names: Vec<_> = i.track_scripts.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["ok", "path"]);
+        assert_eq!(i.scripts.len(), 2);
     }
 
     #[test]
