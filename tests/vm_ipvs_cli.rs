@@ -86,6 +86,46 @@ fn every_listing_is_byte_identical_to_ipvsadm() {
     assert_eq!(lvsd(&ns, &["daemon"]), daemons);
     let header = ns.ipvsadm(&["-Ln"]).lines().next().unwrap().to_string();
     assert_eq!(lvsd(&ns, &["info"]), format!("{header}\n"));
+    assert_named_lists_match(&ns);
+}
+
+/// Without `-n`, host names (from a hosts file of the namespace's own:
+/// `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts) and
+/// service names (Debian's /etc/services) replace numbers where they exist,
+/// cut to the columns as ipvsadm cuts them. Its nsswitch.conf there keeps
+/// lookups to files.
+fn assert_named_lists_match(ns: &Ns) {
+    let dir = std::path::Path::new("/etc/netns").join(ns.0.name());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hosts"),
+        "10.1.0.1 vip-one\n\
+         10.1.1.1 a-real-server-name-longer-than-its-column.example\n\
+         10.1.1.30 fwmark-real\n\
+         2001:db8::1 vip-six\n",
+    )
+    .unwrap();
+    // Files only: no DNS query leaves the namespace (or waits for a reply).
+    std::fs::write(dir.join("nsswitch.conf"), "hosts: files\nservices: files\n").unwrap();
+    let result = std::panic::catch_unwind(|| {
+        let listing = ns.ipvsadm(&["-L"]);
+        assert!(listing.contains("TCP  vip-one:http rr"), "{listing}");
+        for flags in MODES {
+            let theirs = ns.ipvsadm(&[&["-L"], flags].concat());
+            let ours = lvsd(ns, &[&["list"], flags].concat());
+            assert_eq!(ours, theirs, "list {flags:?}");
+        }
+        for sel in service_selectors(ns) {
+            let sel: Vec<&str> = sel.iter().map(String::as_str).collect();
+            let theirs = ns.ipvsadm(&[&["-L"], &sel[..]].concat());
+            let ours = lvsd(ns, &[&["list"], &sel[..]].concat());
+            assert_eq!(ours, theirs, "list {sel:?}");
+        }
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 #[test]

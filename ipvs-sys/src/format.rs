@@ -2,9 +2,9 @@
 //!
 //! Layouts follow the format strings of ipvsadm 1.31 (`ipvsadm.c`
 //! print_title / print_service_entry / print_largenum / list_timeout /
-//! list_daemon) as compiled into Debian's /usr/sbin/ipvsadm. Only numeric output
-//! (`-n`) is supported: `-L` without `-n` resolves names through NSS, which this
-//! crate deliberately does not do. Byte-exactness is proven against the real
+//! list_daemon) as compiled into Debian's /usr/sbin/ipvsadm. `-L` without `-n`
+//! shows host and service names: the lookups themselves are the caller's
+//! ([`Names`]); this crate stays pure. Byte-exactness is proven against the real
 //! ipvsadm in the VM for every mode (tests/vm_ipvs.rs, and the workspace's
 //! tests/vm_ipvs_cli.rs for the `lvsd ipvs` binary).
 
@@ -63,14 +63,73 @@ pub fn addrport(addr: &IpAddr, port: u16) -> String {
     }
 }
 
+/// Name lookups for listings without `-n`. ipvsadm 1.31
+/// (addrport_to_anyname) names an address with gethostbyaddr and a port
+/// with getservbyport for the service's protocol (`tcp`, `udp`, `sctp`;
+/// none for a fwmark service), each falling back to the number.
+pub trait Names {
+    /// The host name of `addr`, if it has one.
+    fn host(&self, addr: &IpAddr) -> Option<String>;
+    /// The service name of `port` for `protocol`, if it has one.
+    fn service(&self, port: u16, protocol: Protocol) -> Option<String>;
+}
+
+/// No lookups: `-n`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Numeric;
+
+impl Names for Numeric {
+    fn host(&self, _: &IpAddr) -> Option<String> {
+        None
+    }
+
+    fn service(&self, _: u16, _: Protocol) -> Option<String> {
+        None
+    }
+}
+
+/// `host:service` (IPv6 host in brackets) with names where `names` has
+/// them, cut to ipvsadm's 60-byte buffer.
+fn addrport_named(
+    addr: &IpAddr,
+    port: u16,
+    protocol: Option<Protocol>,
+    names: &dyn Names,
+) -> String {
+    let host = names.host(addr).unwrap_or_else(|| addr.to_string());
+    let service = protocol
+        .and_then(|p| names.service(port, p))
+        .unwrap_or_else(|| port.to_string());
+    let mut s = match addr {
+        IpAddr::V4(_) => format!("{host}:{service}"),
+        IpAddr::V6(_) => format!("[{host}]:{service}"),
+    };
+    truncate(&mut s, 59);
+    s
+}
+
+/// ipvsadm cuts names by bytes; a cut inside a UTF-8 character (a name
+/// from /etc/hosts) moves back to the character's start.
 fn truncate(s: &mut String, n: usize) {
     if s.len() > n {
-        s.truncate(n);
+        let mut at = n;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+    }
+}
+
+/// The protocol whose service names a service's ports use (none: fwmark).
+fn key_protocol(key: &ServiceKey) -> Option<Protocol> {
+    match key {
+        ServiceKey::Addr { protocol, .. } => Some(*protocol),
+        ServiceKey::Fwmark { .. } => None,
     }
 }
 
 /// The service name column: `TCP  1.2.3.4:80`, `FWM  5`, `FWM  5 IPv6`.
-fn svc_name(key: &ServiceKey) -> String {
+fn svc_name(key: &ServiceKey, names: &dyn Names) -> String {
     match key {
         ServiceKey::Fwmark { family, mark } => match family {
             Family::V4 => format!("FWM  {mark}"),
@@ -81,7 +140,8 @@ fn svc_name(key: &ServiceKey) -> String {
             addr,
             port,
         } => {
-            let mut s = format!("{:<4} {}", protocol.name(), addrport(addr, *port));
+            let name = addrport_named(addr, *port, Some(*protocol), names);
+            let mut s = format!("{:<4} {name}", protocol.name());
             // ipvsadm: svc_name[33] = '\0' for non-IPv6 services.
             if !addr.is_ipv6() {
                 truncate(&mut s, 33);
@@ -323,8 +383,8 @@ fn title(out: &mut String, mode: ListMode) {
     };
 }
 
-fn service_line(out: &mut String, s: &Service, o: &ListOptions) {
-    let name = svc_name(&s.key);
+fn service_line(out: &mut String, s: &Service, o: &ListOptions, names: &dyn Names) {
+    let name = svc_name(&s.key, names);
     let st = s.stats.unwrap_or_default();
     match o.mode {
         ListMode::Stats => {
@@ -339,7 +399,7 @@ fn service_line(out: &mut String, s: &Service, o: &ListOptions) {
                 largenum(out, v, o.exact);
             }
         }
-        _ => out.push_str(&service_summary(s)),
+        _ => out.push_str(&summary(s, names)),
     }
     out.push('\n');
 }
@@ -347,7 +407,11 @@ fn service_line(out: &mut String, s: &Service, o: &ListOptions) {
 /// The service line of ipvsadm's default listing, without the newline:
 /// `TCP  10.0.0.3:80 wrr persistent 300`, `FWM  7 sh (sh-port)`.
 pub fn service_summary(s: &Service) -> String {
-    let mut out = format!("{} {}", svc_name(&s.key), s.scheduler);
+    summary(s, &Numeric)
+}
+
+fn summary(s: &Service, names: &dyn Names) -> String {
+    let mut out = format!("{} {}", svc_name(&s.key, names), s.scheduler);
     if has_sched_flags(s.flags) {
         let _ = write!(out, " ({})", sched_flags(&s.scheduler, s.flags));
     }
@@ -366,8 +430,8 @@ pub fn service_summary(s: &Service) -> String {
     out
 }
 
-fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions) {
-    let mut dname = addrport(&d.key.addr, d.key.port);
+fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions, names: &dyn Names) {
+    let mut dname = addrport_named(&d.key.addr, d.key.port, key_protocol(&s.key), names);
     if !s.key.family().eq(&Family::V6) {
         truncate(&mut dname, 28);
     }
@@ -420,15 +484,15 @@ fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions) {
     };
 }
 
-fn service_block(out: &mut String, entry: &ServiceEntry, o: &ListOptions) {
+fn service_block(out: &mut String, entry: &ServiceEntry, o: &ListOptions, names: &dyn Names) {
     let (s, dests) = entry;
-    service_line(out, s, o);
+    service_line(out, s, o, names);
     let mut ds: Vec<&Dest> = dests.iter().collect();
     if o.sort {
         ds.sort_by(|a, b| cmp_dests(a, b));
     }
     for d in ds {
-        dest_line(out, s, d, o);
+        dest_line(out, s, d, o, names);
     }
 }
 
@@ -451,6 +515,16 @@ pub fn sort_table(entries: &mut [ServiceEntry]) {
 
 /// `ipvsadm -Ln [mode]`: version header, title, every service.
 pub fn list(info: &Info, entries: &[ServiceEntry], o: &ListOptions) -> String {
+    list_named(info, entries, o, &Numeric)
+}
+
+/// `ipvsadm -L [mode]`, with names from `names`.
+pub fn list_named(
+    info: &Info,
+    entries: &[ServiceEntry],
+    o: &ListOptions,
+    names: &dyn Names,
+) -> String {
     let mut out = String::new();
     let (ma, mi, pa) = info.version_triple();
     let _ = writeln!(
@@ -460,16 +534,21 @@ pub fn list(info: &Info, entries: &[ServiceEntry], o: &ListOptions) -> String {
     );
     title(&mut out, o.mode);
     for e in sorted(entries, o.sort) {
-        service_block(&mut out, e, o);
+        service_block(&mut out, e, o, names);
     }
     out
 }
 
 /// `ipvsadm -Ln -t ADDR:PORT` (one service): title and the service, no version line.
 pub fn list_one(entry: &ServiceEntry, o: &ListOptions) -> String {
+    list_one_named(entry, o, &Numeric)
+}
+
+/// `ipvsadm -L -t ADDR:PORT`, with names from `names`.
+pub fn list_one_named(entry: &ServiceEntry, o: &ListOptions, names: &dyn Names) -> String {
     let mut out = String::new();
     title(&mut out, o.mode);
-    service_block(&mut out, entry, o);
+    service_block(&mut out, entry, o, names);
     out
 }
 

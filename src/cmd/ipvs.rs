@@ -1,11 +1,15 @@
 //! `lvsd ipvs …`: inspect and program the kernel IPVS table directly (no daemon).
-//! Thin: all logic (netlink, formatting, parsing) is in `ipvs_sys`.
+//! Thin: all logic (netlink, formatting, parsing) is in `ipvs_sys`; name
+//! lookups for listings without `-n` are done here, at the edge.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use ipvs_sys::format::{self, ListMode, ListOptions, ServiceEntry};
+use ipvs_sys::format::{self, ListMode, ListOptions, Names, Numeric, ServiceEntry};
 use ipvs_sys::{Client, Family, Protocol, ServiceKey};
 
 /// `lvsd ipvs` arguments.
@@ -35,7 +39,7 @@ pub enum IpvsAction {
 /// `lvsd ipvs list` options (ipvsadm's names).
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Numeric output (the only output lvsd produces; accepted for compatibility).
+    /// Numeric output: no host and service names (ipvsadm `-n`).
     #[arg(short = 'n', long)]
     pub numeric: bool,
     /// Counters.
@@ -128,6 +132,70 @@ impl ListArgs {
     }
 }
 
+/// The system's names, as ipvsadm finds them: hosts through NSS
+/// (getnameinfo with NI_NAMEREQD, which asks what gethostbyaddr asks: files,
+/// then DNS), services from /etc/services (nsswitch's `services: files`),
+/// the first entry of a port and protocol winning as in getservbyport.
+#[derive(Debug, Default)]
+struct SystemNames {
+    hosts: RefCell<HashMap<IpAddr, Option<String>>>,
+    services: OnceCell<HashMap<(u16, &'static str), String>>,
+}
+
+impl SystemNames {
+    fn services(&self) -> &HashMap<(u16, &'static str), String> {
+        self.services.get_or_init(|| {
+            std::fs::read_to_string("/etc/services")
+                .map(|text| parse_services(&text))
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Names for SystemNames {
+    fn host(&self, addr: &IpAddr) -> Option<String> {
+        self.hosts
+            .borrow_mut()
+            .entry(*addr)
+            .or_insert_with(|| dns_lookup::lookup_addr(addr).ok())
+            .clone()
+    }
+
+    fn service(&self, port: u16, protocol: Protocol) -> Option<String> {
+        let name = match protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        };
+        self.services().get(&(port, name)).cloned()
+    }
+}
+
+/// `/etc/services` lines: `name port/protocol [aliases] [# comment]`.
+fn parse_services(text: &str) -> HashMap<(u16, &'static str), String> {
+    let mut map = HashMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(port_proto)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Some((port, proto)) = port_proto.split_once('/') else {
+            continue;
+        };
+        let proto = match proto {
+            "tcp" => "tcp",
+            "udp" => "udp",
+            "sctp" => "sctp",
+            _ => continue,
+        };
+        if let Ok(port) = port.parse::<u16>() {
+            map.entry((port, proto)).or_insert_with(|| name.to_string());
+        }
+    }
+    map
+}
+
 fn table(client: &mut Client) -> Result<Vec<ServiceEntry>, ipvs_sys::Error> {
     client.table()
 }
@@ -153,14 +221,18 @@ fn run_inner(args: IpvsArgs) -> Result<(), String> {
                 let mut s = ipvs_sys::json::table(Some(&info), &entries).to_string();
                 s.push('\n');
                 s
-            } else if l.service_key()?.is_some() {
-                entries
-                    .first()
-                    .map(|e| format::list_one(e, &opts))
-                    .unwrap_or_default()
             } else {
-                let info = client.info().map_err(|e| e.to_string())?;
-                format::list(&info, &entries, &opts)
+                let system = SystemNames::default();
+                let names: &dyn Names = if l.numeric { &Numeric } else { &system };
+                if l.service_key()?.is_some() {
+                    entries
+                        .first()
+                        .map(|e| format::list_one_named(e, &opts, names))
+                        .unwrap_or_default()
+                } else {
+                    let info = client.info().map_err(|e| e.to_string())?;
+                    format::list_named(&info, &entries, &opts, names)
+                }
             }
         }
         IpvsAction::Save => format::save(&table(&mut client).map_err(|e| e.to_string())?),
@@ -203,5 +275,21 @@ pub fn run(args: IpvsArgs) -> ExitCode {
             eprintln!("lvsd ipvs: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_file_first_entry_wins_and_comments_are_ignored() {
+        let map = parse_services(
+            "# comment\nhttp\t80/tcp\twww # WWW\nhttp-alt 80/tcp\ndomain 53/udp\namqp 5672/sctp\nbad 99999/tcp\nddp 2/ddp\n",
+        );
+        assert_eq!(map.get(&(80, "tcp")).map(String::as_str), Some("http"));
+        assert_eq!(map.get(&(53, "udp")).map(String::as_str), Some("domain"));
+        assert_eq!(map.get(&(5672, "sctp")).map(String::as_str), Some("amqp"));
+        assert_eq!(map.len(), 3);
     }
 }

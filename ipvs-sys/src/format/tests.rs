@@ -199,3 +199,98 @@ fn timeout_and_daemon_lines() {
         "master sync daemon (mcast=eth0, syncid=3, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n"
     );
 }
+
+/// Names as /etc/hosts and /etc/services would give them.
+struct Table;
+
+impl Names for Table {
+    fn host(&self, addr: &IpAddr) -> Option<String> {
+        match addr.to_string().as_str() {
+            "10.0.0.3" => Some("web-vip.example".into()),
+            "10.0.1.1" => Some("real-one".into()),
+            "2001:db8::3" => Some("v6-vip".into()),
+            "10.0.1.9" => Some("a-very-long-host-name-for-a-real-server.example".into()),
+            _ => None,
+        }
+    }
+
+    fn service(&self, port: u16, protocol: Protocol) -> Option<String> {
+        match (port, protocol) {
+            (80, Protocol::Tcp) => Some("http".into()),
+            (53, Protocol::Udp) => Some("domain".into()),
+            (5672, Protocol::Sctp) => Some("amqp".into()),
+            _ => None,
+        }
+    }
+}
+
+/// The shapes are those of the real ipvsadm 1.31's `-L` in the VM (names
+/// from /etc/hosts and Debian's /etc/services); tests/vm_ipvs_cli.rs compares
+/// whole listings byte for byte.
+#[test]
+fn names_replace_numbers_where_lookups_succeed() {
+    let mut web = Service::new(tcp("10.0.0.3", 80), "rr");
+    web.persistence = None;
+    let dests = vec![
+        Dest::new("10.0.1.1".parse().unwrap(), 80, FwdMethod::Route),
+        Dest::new("10.0.1.2".parse().unwrap(), 80, FwdMethod::Route),
+        Dest::new("10.0.1.9".parse().unwrap(), 80, FwdMethod::Route),
+    ];
+    let udp80 = Service::new(
+        ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: "10.0.0.3".parse().unwrap(),
+            port: 80,
+        },
+        "rr",
+    );
+    let v6 = Service::new(tcp("2001:db8::3", 80), "rr");
+    let v6_dest = Dest::new("2001:db8::1".parse().unwrap(), 80, FwdMethod::Route);
+    let fwm = Service::new(
+        ServiceKey::Fwmark {
+            family: Family::V4,
+            mark: 7,
+        },
+        "rr",
+    );
+    let fwm_dest = Dest::new("10.0.1.1".parse().unwrap(), 80, FwdMethod::Route);
+    let got = list_named(
+        &info(),
+        &[
+            (web, dests),
+            (udp80, vec![]),
+            (v6, vec![v6_dest]),
+            (fwm, vec![fwm_dest]),
+        ],
+        &ListOptions::default(),
+        &Table,
+    );
+    let lines: Vec<&str> = got.lines().skip(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "TCP  web-vip.example:http rr",
+            "  -> real-one:http                Route   1      0          0         ",
+            "  -> 10.0.1.2:http                Route   1      0          0         ",
+            // dname[28] = '\0': a long name is cut to the column.
+            "  -> a-very-long-host-name-for-a- Route   1      0          0         ",
+            // No service name for udp/80: the number stays.
+            "UDP  web-vip.example:80 rr",
+            "TCP  [v6-vip]:http rr",
+            "  -> [2001:db8::1]:http           Route   1      0          0         ",
+            // A fwmark service has no protocol: its ports stay numbers.
+            "FWM  7 rr",
+            "  -> real-one:80                  Route   1      0          0         ",
+        ]
+    );
+    // Without names the listing is the numeric one.
+    let plain = list_named(&info(), &[], &ListOptions::default(), &Numeric);
+    assert_eq!(plain, list(&info(), &[], &ListOptions::default()));
+}
+
+#[test]
+fn a_cut_never_splits_a_character() {
+    let mut s = "ab\u{e9}cd".to_string(); // é is two bytes, at 2..4
+    truncate(&mut s, 3);
+    assert_eq!(s, "ab");
+}
