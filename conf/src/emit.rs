@@ -20,9 +20,12 @@ pub fn to_keepalived(config: &Config) -> String {
     out
 }
 
-/// A word as keepalived reads it: quoted when it holds blanks or special characters.
+/// A word as keepalived reads it: quoted when it holds blanks or special characters,
+/// or when at the start of a line it would read as a conditional (`@id`) or an `include`.
 pub fn quote(text: &str) -> String {
     if text.is_empty()
+        || text.starts_with('@')
+        || text == "include"
         || text
             .chars()
             .any(|c| c.is_whitespace() || matches!(c, '#' | '!' | '{' | '}' | '"' | '$'))

@@ -29,8 +29,6 @@ pub enum TokenKind {
     },
     Open,
     Close,
-    /// The end of a source line: statements end here unless a block is open.
-    EndOfLine,
 }
 
 /// A token and where it was written.
@@ -38,6 +36,8 @@ pub enum TokenKind {
 pub struct Token {
     pub kind: TokenKind,
     pub span: Span,
+    /// The last token of its source line: statements end here unless a block is open.
+    pub line_end: bool,
 }
 
 impl Token {
@@ -47,7 +47,6 @@ impl Token {
             TokenKind::Word { text, .. } => text,
             TokenKind::Open => "{",
             TokenKind::Close => "}",
-            TokenKind::EndOfLine => "",
         }
     }
 }
@@ -349,12 +348,18 @@ impl<'a> TokenStream<'a> {
             }
         }
         if self.pending.len() > before {
-            self.push(TokenKind::EndOfLine, span_at(bytes.len()));
+            if let Some(last) = self.pending.back_mut() {
+                last.line_end = true;
+            }
         }
     }
 
     fn push(&mut self, kind: TokenKind, span: Span) {
-        self.pending.push_back(Token { kind, span });
+        self.pending.push_back(Token {
+            kind,
+            span,
+            line_end: false,
+        });
     }
 
     /// Expands macros in an unquoted word; the expansion may hold several words and braces,
@@ -613,17 +618,16 @@ mod tests {
     use super::*;
     use crate::source::MemFs;
 
+    /// The tokens' texts, with `\\n` after the last of each line.
     fn words(tokens: &[Token]) -> Vec<String> {
-        tokens
-            .iter()
-            .map(|t| {
-                if t.kind == TokenKind::EndOfLine {
-                    "\\n".into()
-                } else {
-                    t.text().to_string()
-                }
-            })
-            .collect()
+        let mut out = Vec::new();
+        for t in tokens {
+            out.push(t.text().to_string());
+            if t.line_end {
+                out.push("\\n".into());
+            }
+        }
+        out
     }
 
     fn lex(fs: &MemFs, id: Option<&str>) -> (Vec<Token>, Vec<Diagnostic>) {
@@ -666,8 +670,8 @@ mod tests {
                 "\\n"
             ]
         );
-        assert_eq!((tokens[7].span.line, tokens[7].span.col), (2, 10));
-        assert_eq!(tokens[7].span.to_string(), "/e/k.conf:2:10");
+        assert_eq!((tokens[6].span.line, tokens[6].span.col), (2, 10));
+        assert_eq!(tokens[6].span.to_string(), "/e/k.conf:2:10");
     }
 
     #[test]
@@ -747,8 +751,8 @@ mod tests {
             words(&tokens),
             ["a", "\\n", "b", "\\n", "b", "\\n", "end", "\\n"]
         );
-        assert_eq!(tokens[2].span.to_string(), "/e/b.inc:1:1");
-        assert_eq!(tokens[6].span.to_string(), "/e/k.conf:2:1");
+        assert_eq!(tokens[1].span.to_string(), "/e/b.inc:1:1");
+        assert_eq!(tokens[3].span.to_string(), "/e/k.conf:2:1");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! cannot fail on user input. The span of every field and list entry is recorded
 //! by JSON pointer (`/vrrp_instances/0/priority`) for later semantic checks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
@@ -127,7 +127,7 @@ fn positioned(field: &str) -> bool {
 pub fn parse_tokens(tokens: impl IntoIterator<Item = Token>) -> (Config, SpanMap, Vec<Diagnostic>) {
     let mut parser = Parser {
         tokens: tokens.into_iter(),
-        ahead: VecDeque::new(),
+        ahead: None,
         diagnostics: Vec::new(),
         spans: SpanMap::new(),
         eof_reported: false,
@@ -149,8 +149,8 @@ pub fn parse_tokens(tokens: impl IntoIterator<Item = Token>) -> (Config, SpanMap
 
 struct Parser<I: Iterator<Item = Token>> {
     tokens: I,
-    /// Tokens looked at but not consumed.
-    ahead: VecDeque<Token>,
+    /// The token looked at but not consumed.
+    ahead: Option<Token>,
     diagnostics: Vec<Diagnostic>,
     spans: SpanMap,
     eof_reported: bool,
@@ -200,20 +200,16 @@ fn into_text(token: Token) -> String {
 }
 
 impl<I: Iterator<Item = Token>> Parser<I> {
-    /// The token `n` places ahead, without consuming it.
-    fn peek_at(&mut self, n: usize) -> Option<&Token> {
-        while self.ahead.len() <= n {
+    /// The next token, without consuming it.
+    fn peek(&mut self) -> Option<&Token> {
+        if self.ahead.is_none() {
             let token = self.tokens.next()?;
             if self.file.is_none() {
                 self.file = Some(token.span.file.clone());
             }
-            self.ahead.push_back(token);
+            self.ahead = Some(token);
         }
-        self.ahead.get(n)
-    }
-
-    fn peek(&mut self) -> Option<&Token> {
-        self.peek_at(0)
+        self.ahead.as_ref()
     }
 
     fn peek_kind(&mut self) -> Option<&TokenKind> {
@@ -221,8 +217,13 @@ impl<I: Iterator<Item = Token>> Parser<I> {
     }
 
     fn advance(&mut self) -> Option<Token> {
-        self.peek();
-        self.ahead.pop_front()
+        match self.ahead.take() {
+            Some(token) => Some(token),
+            None => {
+                self.peek();
+                self.ahead.take()
+            }
+        }
     }
 
     /// Drops the next token.
@@ -263,7 +264,6 @@ impl<I: Iterator<Item = Token>> Parser<I> {
     ) {
         while let Some(token) = self.advance() {
             match &token.kind {
-                TokenKind::EndOfLine => {}
                 TokenKind::Close if opened.is_some() => return,
                 TokenKind::Close => self.diagnostics.push(
                     Diagnostic::error(&token.span, "}", "unexpected '}' with no block open")
@@ -306,8 +306,8 @@ impl<I: Iterator<Item = Token>> Parser<I> {
         }
     }
 
-    /// Skips the rest of a block whose `{` was just read.
-    fn skip_block(&mut self) {
+    /// Skips the rest of a block whose `{` was just read; true when its `}` ended a line.
+    fn skip_block(&mut self) -> bool {
         let mut depth = 1;
         while let Some(token) = self.advance() {
             match token.kind {
@@ -315,26 +315,40 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                 TokenKind::Close => {
                     depth -= 1;
                     if depth == 0 {
-                        return;
+                        return token.line_end;
                     }
                 }
                 _ => {}
             }
         }
+        true
     }
 
-    /// Words following on the same line: at least `min`, at most `max`, stopping
+    /// Skips the block that follows on the same line, if one does.
+    fn skip_block_after(&mut self, line_ended: bool) {
+        if !line_ended && matches!(self.peek_kind(), Some(TokenKind::Open)) {
+            self.skip();
+            self.skip_block();
+        }
+    }
+
+    /// Words following `keyword` on its line: at least `min`, at most `max`, stopping
     /// early at a keyword of `block` once `min` are read.
-    fn args(&mut self, block: &Block, min: usize, max: usize) -> Vec<Token> {
+    fn args(&mut self, block: &Block, keyword: &Token, min: usize, max: usize) -> Vec<Token> {
         let mut args = Vec::new();
-        while let Some(token) = self.peek() {
+        let mut ended = keyword.line_end;
+        while !ended {
+            let Some(token) = self.peek() else { break };
             let Some(text) = word(token) else { break };
             if args.len() >= max
                 || (args.len() >= min && !is_quoted(token) && block.key(text).is_some())
             {
                 break;
             }
-            args.extend(self.advance());
+            if let Some(token) = self.advance() {
+                ended = token.line_end;
+                args.push(token);
+            }
         }
         args
     }
@@ -375,7 +389,8 @@ impl<I: Iterator<Item = Token>> Parser<I> {
             }
         };
         let (min, max) = arity(key.kind);
-        let args = self.args(block, min, max);
+        let args = self.args(block, &keyword, min, max);
+        let line_ended = args.last().map_or(keyword.line_end, |t| t.line_end);
         if args.len() < min {
             self.diagnostics.push(Diagnostic::error(
                 &keyword.span,
@@ -389,10 +404,7 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     }
                 ),
             ));
-            if matches!(self.peek_kind(), Some(TokenKind::Open)) {
-                self.skip();
-                self.skip_block();
-            }
+            self.skip_block_after(line_ended);
             return;
         }
         let field_path = path.field(key.field);
@@ -425,10 +437,7 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     other.insert(into_text(keyword), Value::Array(words));
                 }
                 // Some of these take a block (SMTP_CHECK `host`): keep the words, skip the block.
-                if matches!(self.peek_kind(), Some(TokenKind::Open)) {
-                    self.skip();
-                    self.skip_block();
-                }
+                self.skip_block_after(line_ended);
             }
             _ => {
                 if let Some(value) = self.scalar(key, &keyword, args) {
@@ -463,33 +472,21 @@ impl<I: Iterator<Item = Token>> Parser<I> {
             diagnostic = diagnostic.hint(format!("did you mean `{suggestion}`?"));
         }
         self.diagnostics.push(diagnostic);
-        // Its arguments, and its block if it has one, go with it.
-        while matches!(self.peek_kind(), Some(TokenKind::Word { .. })) {
-            self.skip();
+        // Its arguments, and its block if it has one on the same line, go with it.
+        let mut ended = keyword.line_end;
+        while !ended && matches!(self.peek_kind(), Some(TokenKind::Word { .. })) {
+            ended = self.advance().is_none_or(|t| t.line_end);
         }
-        if matches!(self.peek_kind(), Some(TokenKind::Open)) {
-            self.skip();
-            self.skip_block();
-        }
+        self.skip_block_after(ended);
     }
 
     /// Consumes the `{` after a block keyword (blank lines allowed between).
     fn expect_open(&mut self, keyword: &Token) -> Option<Span> {
-        let mut look = 0;
-        while matches!(
-            self.peek_at(look).map(|t| &t.kind),
-            Some(TokenKind::EndOfLine)
-        ) {
-            look += 1;
-        }
-        match self.peek_at(look) {
+        match self.peek() {
             Some(Token {
                 kind: TokenKind::Open,
                 ..
-            }) => {
-                self.ahead.drain(..look);
-                self.advance().map(|t| t.span)
-            }
+            }) => self.advance().map(|t| t.span),
             other => {
                 let found = other.map_or("end of file".to_string(), |t| format!("`{}`", t.text()));
                 self.diagnostics.push(
@@ -746,22 +743,26 @@ impl<I: Iterator<Item = Token>> Parser<I> {
     fn lines(&mut self, open: &Span) -> Vec<Vec<Token>> {
         let mut lines = vec![Vec::new()];
         while let Some(token) = self.advance() {
-            match &token.kind {
+            let ended = match &token.kind {
                 TokenKind::Close => return lines.into_iter().filter(|l| !l.is_empty()).collect(),
-                TokenKind::EndOfLine => lines.push(Vec::new()),
                 TokenKind::Open => {
                     self.diagnostics.push(Diagnostic::error(
                         &token.span,
                         "{",
                         "unexpected '{' inside a list block",
                     ));
-                    self.skip_block();
+                    self.skip_block()
                 }
                 TokenKind::Word { .. } => {
+                    let ended = token.line_end;
                     if let Some(line) = lines.last_mut() {
                         line.push(token)
                     }
+                    ended
                 }
+            };
+            if ended {
+                lines.push(Vec::new());
             }
         }
         if !self.eof_reported {

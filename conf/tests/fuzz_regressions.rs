@@ -31,3 +31,22 @@ fn dump_keeps_the_order_of_mixed_checkers() {
     assert_eq!(kinds(&again.config), order, "{dump}");
     assert_eq!(again.config, loaded.config, "{dump}");
 }
+
+/// 2026-11-28: list entries `@foxmail.com` and `include`, written mid-line in the
+/// input, began a line of the dump, where they read as a conditional line and an
+/// include directive; the dump now quotes them.
+#[test]
+fn dump_quotes_words_that_would_read_as_directives_at_a_line_start() {
+    let text = "global_defs {\n  notification_email {\n    a@b.c @foxmail.com include\n  }\n}\n";
+    let loaded = load_keepalived_str("k.conf", text, &LoadOptions::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    assert_eq!(
+        loaded.config.global_defs.notification_email,
+        ["a@b.c", "@foxmail.com", "include"]
+    );
+    let dump = conf::to_keepalived(&loaded.config);
+    assert!(dump.contains("\"@foxmail.com\"\n"), "{dump}");
+    let again = load_keepalived_str("dump.conf", &dump, &LoadOptions::default());
+    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+    assert_eq!(again.config, loaded.config, "{dump}");
+}
