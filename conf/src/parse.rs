@@ -806,7 +806,10 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     Entry::Ip => {
                         i += 1;
                         match head.text().parse::<std::net::IpAddr>() {
-                            Ok(a) => Some(Value::String(a.to_string())),
+                            Ok(a) => {
+                                self.peer_ttl_options(&line, &mut i);
+                                Some(Value::String(a.to_string()))
+                            }
                             Err(_) => {
                                 self.fail(
                                     head,
@@ -832,6 +835,41 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     list.push(value);
                 }
             }
+        }
+    }
+
+    /// keepalived.conf(5) `unicast_peer` entries: `ADDR [min_ttl 0..255] [max_ttl 0..255]`.
+    /// The TTL bounds are read and checked, then ignored with a warning: lvsd does not
+    /// filter adverts by TTL.
+    fn peer_ttl_options(&mut self, line: &[Token], i: &mut usize) {
+        while let Some(option) = line
+            .get(*i)
+            .filter(|t| matches!(t.text(), "min_ttl" | "max_ttl"))
+        {
+            let name = option.text();
+            match line.get(*i + 1) {
+                Some(value) if value.text().parse::<u8>().is_ok() => {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            &option.span,
+                            name,
+                            format!("`{name}` is accepted but not enforced by lvsd"),
+                        )
+                        .hint("lvsd does not filter unicast adverts by TTL; delete the option"),
+                    );
+                }
+                Some(value) => {
+                    self.fail(
+                        value,
+                        value.text(),
+                        format!("`{}` is out of range for `{name}` (0..=255)", value.text()),
+                    );
+                }
+                None => {
+                    self.fail(option, name, format!("`{name}` needs a value"));
+                }
+            }
+            *i += 2;
         }
     }
 

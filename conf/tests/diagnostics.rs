@@ -273,3 +273,28 @@ fn toml_form_is_validated_like_keepalived_conf() {
         bad.diagnostics[0]
     );
 }
+
+#[test]
+fn unicast_peer_ttl_bounds_are_read_and_reported_as_not_enforced() {
+    let loaded = load_keepalived_str(
+        "k.conf",
+        &format!(
+            "{VI}  unicast_peer {{\n    10.0.0.2 min_ttl 3 max_ttl 300\n    10.0.0.3\n  }}\n}}\n"
+        ),
+        &LoadOptions::default(),
+    );
+    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "k.conf:6:14: warning: `min_ttl` is accepted but not enforced by lvsd\n  hint: lvsd does not filter unicast adverts by TTL; delete the option",
+            "k.conf:6:32: error: `300` is out of range for `max_ttl` (0..=255)",
+        ]
+    );
+    let peers: Vec<String> = loaded.config.vrrp_instances[0]
+        .unicast_peer
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(peers, ["10.0.0.2", "10.0.0.3"]);
+}
