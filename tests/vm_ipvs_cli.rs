@@ -81,6 +81,12 @@ fn every_listing_is_byte_identical_to_ipvsadm() {
     assert_eq!(lvsd(&ns, &["save"]), ns.ipvsadm(&["-S", "-n"]));
     assert_eq!(lvsd(&ns, &["save"]), RULES);
     assert_eq!(lvsd(&ns, &["timeout"]), ns.ipvsadm(&["-L", "--timeout"]));
+    // Setting: 0 leaves the tcpfin value as it was (120).
+    lvsd(&ns, &["timeout", "--set", "1800", "0", "60"]);
+    assert_eq!(
+        ns.ipvsadm(&["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 1800 120 60\n"
+    );
     let daemons = ns.ipvsadm(&["-L", "--daemon"]);
     assert!(daemons.starts_with("master sync daemon"), "{daemons}");
     assert_eq!(lvsd(&ns, &["daemon"]), daemons);

@@ -28,12 +28,21 @@ pub enum IpvsAction {
     Save,
     /// Apply rules read from stdin (ipvsadm -S format), like `ipvsadm -R`.
     Restore,
-    /// Show connection timeouts, like `ipvsadm -L --timeout`.
-    Timeout,
+    /// Show connection timeouts, like `ipvsadm -L --timeout`, or set them.
+    Timeout(TimeoutArgs),
     /// Show the running sync daemons, like `ipvsadm -L --daemon`.
     Daemon,
     /// Show the IPVS version and connection table size.
     Info,
+}
+
+/// `lvsd ipvs timeout` options.
+#[derive(Debug, Args)]
+pub struct TimeoutArgs {
+    /// Set the TCP, TCP FIN and UDP timeouts in seconds, 0 leaving one
+    /// unchanged (ipvsadm `--set tcp tcpfin udp`).
+    #[arg(long, num_args = 3, value_names = ["TCP", "TCPFIN", "UDP"])]
+    pub set: Option<Vec<u32>>,
 }
 
 /// `lvsd ipvs list` options (ipvsadm's names).
@@ -251,7 +260,17 @@ fn run_inner(args: IpvsArgs) -> Result<(), String> {
             })?;
             String::new()
         }
-        IpvsAction::Timeout => format::timeouts(&client.timeouts().map_err(|e| e.to_string())?),
+        IpvsAction::Timeout(TimeoutArgs { set: Some(values) }) => {
+            let [tcp, tcp_fin, udp] = values[..] else {
+                return Err("--set takes three values: TCP TCPFIN UDP".into());
+            };
+            let t = ipvs_sys::Timeouts { tcp, tcp_fin, udp };
+            client.set_timeouts(&t).map_err(|e| e.to_string())?;
+            String::new()
+        }
+        IpvsAction::Timeout(TimeoutArgs { set: None }) => {
+            format::timeouts(&client.timeouts().map_err(|e| e.to_string())?)
+        }
         IpvsAction::Daemon => format::daemons(&client.daemons().map_err(|e| e.to_string())?),
         IpvsAction::Info => {
             let i = client.info().map_err(|e| e.to_string())?;
