@@ -80,6 +80,42 @@ pub fn reconcile(desired: &Table, actual: &Table, retired: &BTreeSet<ServiceKey>
     ops
 }
 
+/// What `ops`, all applied successfully, did to `table`: the runtime keeps
+/// the kernel's table this way between full reads, so that a change (a
+/// verdict, a reload) is diffed and applied without dumping the whole
+/// kernel table first. Operations on the counters, timeouts and sync
+/// daemons leave the table as it is; an edit replaces the entry's settings.
+pub fn apply_ops(table: &mut Table, ops: &[Op]) {
+    for op in ops {
+        match op {
+            Op::AddService(s) | Op::EditService(s) => {
+                table
+                    .entry(s.key)
+                    .and_modify(|e| e.service = s.clone())
+                    .or_insert_with(|| DesiredService {
+                        service: s.clone(),
+                        dests: BTreeMap::new(),
+                    });
+            }
+            Op::DelService(k) => {
+                table.remove(k);
+            }
+            Op::AddDest(k, d) | Op::EditDest(k, d) => {
+                if let Some(e) = table.get_mut(k) {
+                    e.dests.insert(d.key, d.clone());
+                }
+            }
+            Op::DelDest(k, d) => {
+                if let Some(e) = table.get_mut(k) {
+                    e.dests.remove(d);
+                }
+            }
+            Op::Flush => table.clear(),
+            Op::Zero(_) | Op::SetTimeouts(_) | Op::StartDaemon(_) | Op::StopDaemon(_) => {}
+        }
+    }
+}
+
 /// Flags the kernel sets or derives itself: HASHED is internal, PERSISTENT
 /// follows from the persistence timeout (ipvs-sys sets it when encoding).
 const DERIVED_FLAGS: u32 = ServiceFlags::HASHED | ServiceFlags::PERSISTENT;
@@ -254,32 +290,37 @@ mod tests {
     }
 
     #[test]
+    fn the_known_table_follows_edits_and_a_flush() {
+        let mut known = as_kernel_reports(&table_from_entries([entry(
+            "10.0.0.1",
+            "rr",
+            vec![dest("10.0.1.1", 1), dest("10.0.1.2", 1)],
+        )]));
+        let counters = known[&key("10.0.0.1")].service.stats;
+        apply_ops(
+            &mut known,
+            &[
+                Op::EditDest(key("10.0.0.1"), dest("10.0.1.2", 7)),
+                // A destination of a service it does not hold changes nothing.
+                Op::AddDest(key("10.0.0.9"), dest("10.0.1.3", 1)),
+                Op::Zero(None),
+            ],
+        );
+        let entry = &known[&key("10.0.0.1")];
+        assert_eq!(
+            entry.dests.values().map(|d| d.weight).collect::<Vec<_>>(),
+            [1, 7]
+        );
+        assert_eq!(entry.service.stats, counters);
+        assert_eq!(known.len(), 1);
+        apply_ops(&mut known, &[Op::Flush]);
+        assert!(known.is_empty());
+    }
+
+    #[test]
     fn applying_the_ops_to_the_actual_table_reaches_the_desired_one() {
-        // A small in-memory model of the kernel, for the property that
-        // reconcile converges (the real kernel is exercised in the VM tests).
-        fn apply(t: &mut Table, ops: &[Op]) {
-            for op in ops {
-                match op {
-                    Op::AddService(s) | Op::EditService(s) => {
-                        let e = t.entry(s.key).or_insert_with(|| DesiredService {
-                            service: s.clone(),
-                            dests: BTreeMap::new(),
-                        });
-                        e.service = s.clone();
-                    }
-                    Op::DelService(k) => {
-                        t.remove(k);
-                    }
-                    Op::AddDest(k, d) | Op::EditDest(k, d) => {
-                        t.get_mut(k).unwrap().dests.insert(d.key, d.clone());
-                    }
-                    Op::DelDest(k, d) => {
-                        t.get_mut(k).unwrap().dests.remove(d);
-                    }
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-        }
+        // apply_ops models the kernel, for the property that reconcile
+        // converges (the real kernel is exercised in the VM tests).
         let want = table_from_entries([
             entry(
                 "10.0.0.1",
@@ -297,7 +338,7 @@ mod tests {
             entry("10.0.0.5", "rr", vec![]),
         ]);
         let ops = reconcile(&want, &have, &BTreeSet::from([key("10.0.0.5")]));
-        apply(&mut have, &ops);
+        apply_ops(&mut have, &ops);
         assert_eq!(have, want);
         assert_eq!(reconcile(&want, &have, &BTreeSet::new()), []);
     }

@@ -1,7 +1,15 @@
 //! The LVS part of the daemon: the [`Engine`] plus the kernel. It applies
-//! the engine's operations with one batched netlink apply, re-reads the
-//! kernel table on every pass (so hand edits are repaired), and hands notify
+//! the engine's operations with one batched netlink apply and hands notify
 //! effects back to the caller, which runs them in order.
+//!
+//! A pass that follows a change of the desired table (a verdict, a reload:
+//! the engine was borrowed mutably) diffs against the table it knows: the
+//! kernel's as last read, plus the operations applied since. Dumping 10,000
+//! real servers costs far more than the change itself, and a reload must
+//! reach the kernel in milliseconds. A pass with nothing new (the periodic
+//! one) re-reads the kernel and so repairs what others changed (keepalived
+//! #1877); so does the pass after an operation failed, since the known
+//! table may then be wrong.
 //!
 //! Netlink calls are blocking and short; they run on tokio's blocking pool
 //! so the event loop never waits on the kernel.
@@ -10,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use ipvs_sys::{BatchError, Client, Op};
 
+use super::diff::{apply_ops, Table};
 use super::engine::{Effect, Engine, VirtualServer};
 use super::kernel::read_table;
 use super::syncd::sync_daemon_ops;
@@ -41,6 +50,11 @@ pub struct LvsRuntime {
     /// `None` when IPVS is not used (`lvsd run --vrrp-only`): every pass
     /// is then empty.
     client: Option<Arc<Mutex<Client>>>,
+    /// The kernel's table as last read, with the operations applied since;
+    /// `None` before the first read and after a failed operation.
+    known: Option<Table>,
+    /// The engine was handed out mutably since the last pass.
+    changed: bool,
 }
 
 impl LvsRuntime {
@@ -51,6 +65,8 @@ impl LvsRuntime {
         let rt = LvsRuntime {
             engine,
             client: client.map(|c| Arc::new(Mutex::new(c))),
+            known: None,
+            changed: false,
         };
         (rt, effects)
     }
@@ -60,8 +76,10 @@ impl LvsRuntime {
         &self.engine
     }
 
-    /// The engine, to feed verdicts and reloads.
+    /// The engine, to feed verdicts and reloads; the next pass diffs
+    /// against the known table instead of re-reading the kernel.
     pub fn engine_mut(&mut self) -> &mut Engine {
+        self.changed = true;
         &mut self.engine
     }
 
@@ -85,7 +103,7 @@ impl LvsRuntime {
 
     /// The kernel's current table.
     /// Empty without IPVS.
-    pub async fn kernel_table(&self) -> Result<super::diff::Table, RuntimeError> {
+    pub async fn kernel_table(&self) -> Result<Table, RuntimeError> {
         Ok(self
             .with_client(read_table)
             .await?
@@ -93,13 +111,20 @@ impl LvsRuntime {
             .unwrap_or_default())
     }
 
-    /// One reconcile pass: read the kernel table, apply the difference.
+    /// One reconcile pass: apply the difference between the desired table
+    /// and the kernel's, read afresh unless the desired table changed since
+    /// the last pass and the known table is trusted (see the module docs).
     pub async fn reconcile(&mut self) -> Result<PassReport, RuntimeError> {
         if self.client.is_none() {
             return Ok(PassReport::default());
         }
-        let table = self.kernel_table().await?;
+        let changed = std::mem::take(&mut self.changed);
+        let table = match self.known.take() {
+            Some(known) if changed => known,
+            _ => self.kernel_table().await?,
+        };
         let ops = self.engine.reconcile(&table);
+        self.known = Some(table);
         let report = self.apply(ops).await?;
         if report.failures.is_empty() {
             self.engine.applied();
@@ -115,13 +140,14 @@ impl LvsRuntime {
         let Some(running) = self.with_client(|c| c.daemons()).await?.transpose()? else {
             return Ok(PassReport::default());
         };
-        self.apply(sync_daemon_ops(wanted.as_ref(), &running)).await
+        self.apply_batch(sync_daemon_ops(wanted.as_ref(), &running))
+            .await
     }
 
     /// Shutdown: remove this daemon's services unless `release_ipvs` is
     /// false; returns the `omega` effects.
     pub async fn shutdown(
-        &self,
+        &mut self,
         release_ipvs: bool,
     ) -> Result<(PassReport, Vec<Effect>), RuntimeError> {
         let table = self.kernel_table().await?;
@@ -130,7 +156,23 @@ impl LvsRuntime {
     }
 
     /// Applies `ops` in one batch; each failure is logged and reported.
-    pub async fn apply(&self, ops: Vec<Op>) -> Result<PassReport, RuntimeError> {
+    /// The known table follows the operations, or is dropped when one
+    /// failed (the next pass reads the kernel).
+    pub async fn apply(&mut self, ops: Vec<Op>) -> Result<PassReport, RuntimeError> {
+        let report = self.apply_batch(ops).await;
+        match &report {
+            Ok(r) if r.failures.is_empty() => {
+                if let Some(known) = self.known.as_mut() {
+                    apply_ops(known, &r.ops);
+                }
+            }
+            _ => self.known = None,
+        }
+        report
+    }
+
+    /// [`LvsRuntime::apply`] without the known table (sync daemons only).
+    async fn apply_batch(&self, ops: Vec<Op>) -> Result<PassReport, RuntimeError> {
         if ops.is_empty() {
             return Ok(PassReport::default());
         }
