@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant as TokioInstant;
 
 use super::config::InstanceConfig;
 use super::frames::{gratuitous_arp, unsolicited_na, virtual_mac, Mac};
@@ -447,6 +446,57 @@ impl Receiver {
     }
 }
 
+/// The machine's deadlines on a timerfd (CLOCK_MONOTONIC, which std's
+/// `Instant` reads): to the microsecond, where tokio's timer wheel rounds a
+/// sleep up to its next millisecond tick. keepalived's timers are timerfd
+/// precise too; a backup taking over a millisecond late shows in the
+/// failover benchmark (BENCHMARKS.md, VRRP failover).
+struct DeadlineTimer(nix::sys::timerfd::TimerFd);
+
+impl AsRawFd for DeadlineTimer {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl DeadlineTimer {
+    fn new() -> io::Result<Self> {
+        use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
+        TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )
+        .map(DeadlineTimer)
+        .map_err(io::Error::from)
+    }
+
+    /// Fires once at `deadline` (at once if it has passed); `None` disarms.
+    fn arm(&self, deadline: Option<std::time::Instant>) -> io::Result<()> {
+        use nix::sys::time::TimeSpec;
+        use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+        let result = match deadline {
+            None => self.0.unset(),
+            Some(at) => {
+                // A zero expiration would disarm the timer.
+                let after = at
+                    .saturating_duration_since(std::time::Instant::now())
+                    .max(std::time::Duration::from_nanos(1));
+                self.0.set(
+                    Expiration::OneShot(TimeSpec::from_duration(after)),
+                    TimerSetTimeFlags::empty(),
+                )
+            }
+        };
+        result.map_err(io::Error::from)
+    }
+
+    /// Reads the expiration count: `WouldBlock` when it has not fired.
+    fn consume(&self) -> io::Result<()> {
+        self.0.wait().map_err(io::Error::from)
+    }
+}
+
 /// Opens everything an instance needs in the current network namespace.
 fn open_edge(
     config: &InstanceConfig,
@@ -697,17 +747,22 @@ pub async fn run_with_release(
             events: external_events,
         });
     }
+    let timer = register_async(DeadlineTimer::new().map_err(io_err("timerfd"))?)
+        .map_err(io_err("AsyncFd"))?;
     let mut buf = [0u8; 2048];
     loop {
-        let deadline = machine
-            .next_deadline()
-            .map(TokioInstant::from_std)
-            .unwrap_or_else(|| TokioInstant::now() + std::time::Duration::from_secs(3600));
+        if let Err(e) = timer.get_ref().arm(machine.next_deadline()) {
+            tracing::warn!("{}: timerfd: {e}", config.name);
+        }
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => {
-                let actions = machine.handle(Event::Timer, std::time::Instant::now());
-                edge.execute(actions);
-                observe(&counters, &machine, edge.primary, None);
+            guard = timer.readable() => {
+                let Ok(mut guard) = guard else { continue };
+                // Not expired (re-armed meanwhile): WouldBlock clears readiness.
+                if let Ok(Ok(())) = guard.try_io(|fd| fd.get_ref().consume()) {
+                    let actions = machine.handle(Event::Timer, std::time::Instant::now());
+                    edge.execute(actions);
+                    observe(&counters, &machine, edge.primary, None);
+                }
             }
             guard = recv.readable() => {
                 let Ok(mut guard) = guard else { continue };
