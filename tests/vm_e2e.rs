@@ -20,7 +20,13 @@ const REMOVAL_LIMIT: Duration = Duration::from_millis((DELAY_LOOP + CONNECT_TIME
 
 fn a(mode: Mode) {
     let (s, o) = kill_one_real_server(Kind::Lvsd, mode);
-    eprintln!("{} (a): {:?} {}", mode.name(), o.window, o.detail('a'));
+    eprintln!(
+        "{} (a): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('a'),
+        o.why()
+    );
     let removed = s.expect(o.removed_after, "removal of the killed real server");
     s.check(
         removed <= REMOVAL_LIMIT,
@@ -35,8 +41,17 @@ fn a(mode: Mode) {
 
 fn b(mode: Mode) {
     let (s, o) = all_real_servers_down(Kind::Lvsd, mode);
-    eprintln!("{} (b): {:?} {}", mode.name(), o.window, o.detail('b'));
-    s.expect(o.sorry_answered.then_some(()), "the sorry server answering");
+    eprintln!(
+        "{} (b): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('b'),
+        o.why()
+    );
+    s.check(
+        o.sorry_answered,
+        &format!("the sorry server answering ({})", o.why()),
+    );
     s.expect(
         o.reals_back.then_some(()),
         "the real servers taking over again",
@@ -45,7 +60,13 @@ fn b(mode: Mode) {
 
 fn c(mode: Mode) {
     let (s, o) = master_killed(Kind::Lvsd, mode);
-    eprintln!("{} (c): {:?} {}", mode.name(), o.window, o.detail('c'));
+    eprintln!(
+        "{} (c): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('c'),
+        o.why()
+    );
     s.expect(o.takeover_after, "the backup taking the VIP");
     assert_eq!(o.held, HELD, "long-lived connections opened");
     // The backup's table may also hold a request or two of the traffic.
@@ -62,7 +83,13 @@ fn c(mode: Mode) {
 
 fn d(mode: Mode) {
     let (s, o) = reload_one_of_many(Kind::Lvsd, mode);
-    eprintln!("{} (d): {:?} {}", mode.name(), o.window, o.detail('d'));
+    eprintln!(
+        "{} (d): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('d'),
+        o.why()
+    );
     let (ok, out) = o.reload.clone().unwrap();
     assert!(ok, "{out}");
     let changes: Vec<&str> = out
@@ -93,7 +120,13 @@ fn d(mode: Mode) {
 
 fn e(mode: Mode) {
     let (s, o) = daemon_restarted(Kind::Lvsd, mode);
-    eprintln!("{} (e): {:?} {}", mode.name(), o.window, o.detail('e'));
+    eprintln!(
+        "{} (e): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('e'),
+        o.why()
+    );
     s.expect(o.restart_after, "the restarted lvsd answering");
     assert!(o.table_kept, "the table was not adopted");
     assert!(!o.vip_moved, "the VIP left the restarted master");
@@ -103,7 +136,13 @@ fn e(mode: Mode) {
 
 fn f(mode: Mode) {
     let (s, o) = broken_config(Kind::Lvsd, mode);
-    eprintln!("{} (f): {:?} {}", mode.name(), o.window, o.detail('f'));
+    eprintln!(
+        "{} (f): {:?} {}; {}",
+        mode.name(),
+        o.window,
+        o.detail('f'),
+        o.why()
+    );
     let (ok, out) = o.reload.clone().unwrap();
     assert!(!ok, "a broken configuration was accepted: {out}");
     assert!(
@@ -200,6 +239,7 @@ fn bench_lvsd_and_keepalived_side_by_side() {
                             kind.name(),
                             o.detail(letter)
                         ));
+                        details.push(format!("  - failures: {}", o.why()));
                     }
                     Err(_) => {
                         cells.push("setup failed | –".into());

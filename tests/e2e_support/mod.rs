@@ -146,7 +146,7 @@ vrrp_instance VI_GW {{
     interface eth1
     virtual_router_id 52
     priority {priority}
-    advert_int 0.5
+    advert_int 1
     virtual_ipaddress {{
         {GATEWAY_VIP}/24 dev eth1
     }}
@@ -165,7 +165,7 @@ vrrp_instance VI_1 {{
     interface eth0
     virtual_router_id 51
     priority {priority}
-    advert_int 0.5
+    advert_int 1
     virtual_ipaddress {{
         {VIP}/24 dev eth0
     }}
@@ -413,8 +413,8 @@ pub struct Sample {
 pub struct Window {
     pub requests: usize,
     pub failed: usize,
-    /// From the start of the first failed request to the end of the last
-    /// one (0 without failures).
+    /// Time without service: the runs of consecutive failed requests, each
+    /// from its first request's start to the next success (0 without failures).
     pub outage: Duration,
 }
 
@@ -478,14 +478,33 @@ impl Traffic {
             .iter()
             .filter(|s| s.start >= from && s.start < to)
             .collect();
-        let failed: Vec<&&Sample> = inside.iter().filter(|s| s.result.is_err()).collect();
-        let outage = match (failed.first(), failed.last()) {
-            (Some(a), Some(b)) => b.end - a.start,
-            _ => Duration::ZERO,
-        };
+        let failed = inside.iter().filter(|s| s.result.is_err()).count();
+        // Each run of consecutive failures lasts from the start of its first
+        // request to the start of the next successful one (or the end of
+        // its last request).
+        let mut outage = Duration::ZERO;
+        let mut run_start: Option<&Sample> = None;
+        let mut last_failed: Option<&Sample> = None;
+        for s in &inside {
+            match (&s.result, run_start) {
+                (Err(_), None) => {
+                    run_start = Some(s);
+                    last_failed = Some(s);
+                }
+                (Err(_), Some(_)) => last_failed = Some(s),
+                (Ok(_), Some(first)) => {
+                    outage += s.start - first.start;
+                    run_start = None;
+                }
+                (Ok(_), None) => {}
+            }
+        }
+        if let (Some(first), Some(last)) = (run_start, last_failed) {
+            outage += last.end - first.start;
+        }
         Window {
             requests: inside.len(),
-            failed: failed.len(),
+            failed,
             outage,
         }
     }
@@ -497,6 +516,21 @@ impl Traffic {
             .filter(|s| s.start >= from && s.start < to)
             .filter_map(|s| s.result.clone().err())
             .collect()
+    }
+
+    /// The reasons of the failures in the window, most frequent first.
+    pub fn reasons(&self, from: Instant, to: Instant) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for why in self.failures(from, to) {
+            // "connect: Connection refused (os error 111)" → "connect: Connection refused"
+            let short = why.split(" (os error").next().unwrap_or(&why).to_string();
+            match counts.iter_mut().find(|(w, _)| *w == short) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((short, 1)),
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts
     }
 
     /// Waits until `n` consecutive requests after now succeeded and `who`
@@ -913,6 +947,16 @@ impl Setup {
                 "d1's table has every service",
             );
         }
+        // The pair has settled: d2 is backup (no VIP, backup sync daemon),
+        // d1 runs the master sync daemon.
+        s.expect(
+            poll(limit, || {
+                !s.has_vip(1)
+                    && s.sync_daemon(0).contains("master sync daemon")
+                    && s.sync_daemon(1).contains("backup sync daemon")
+            }),
+            "d1 master and d2 backup with their sync daemons",
+        );
         s.mark("table ready");
         s.traffic = Some(Traffic::start(&s.client));
         let answered = s.traffic().wait_answers(&NAMES[..3], limit);
@@ -1017,6 +1061,11 @@ impl Setup {
         Some([*f.first()?, *f.get(1)?])
     }
 
+    /// `ipvsadm -L --daemon` on director `d`.
+    pub fn sync_daemon(&self, d: usize) -> String {
+        run_in(&self.d[d], &["ipvsadm", "-L", "--daemon"], "").unwrap_or_default()
+    }
+
     /// Connections in director `d`'s table to VIP:80 in ESTABLISHED state.
     pub fn established(&self, d: usize) -> usize {
         run_in(&self.d[d], &["ipvsadm", "-Lnc"], "")
@@ -1038,10 +1087,13 @@ impl Setup {
         self.servers[i] = Some(WebServer::start(&self.reals[i], NAMES[i]));
     }
 
-    /// Lets the traffic run for `t` more, then counts from `from`.
-    pub fn settle(&self, from: Instant, t: Duration) -> Window {
+    /// Lets the traffic run for `t` more, then counts from `from` (and
+    /// keeps the failures' reasons in `o`).
+    pub fn settle(&self, o: &mut Outcome, from: Instant, t: Duration) -> Window {
         std::thread::sleep(t);
-        self.traffic().window(from, Instant::now())
+        let now = Instant::now();
+        o.reasons = self.traffic().reasons(from, now);
+        self.traffic().window(from, now)
     }
 }
 
@@ -1072,6 +1124,8 @@ pub struct Outcome {
     /// of an idle unchanged service are exactly the same.
     pub busy_counters_kept: bool,
     pub idle_counters_same: bool,
+    /// (d) the idle service's [conns, inpkts] before and after.
+    pub idle_counters: (Option<[u64; 2]>, Option<[u64; 2]>),
     /// (d, f) `lvsd reload`: success and its output.
     pub reload: Option<(bool, String)>,
     /// (e) the restarted director adopted the table (the service's
@@ -1081,9 +1135,25 @@ pub struct Outcome {
     pub vip_moved: bool,
     /// (e) from the kill to the restarted daemon running.
     pub restart_after: Option<Duration>,
+    /// Why the failed requests failed, with counts.
+    pub reasons: Vec<(String, usize)>,
 }
 
 impl Outcome {
+    /// The failures' reasons, e.g. `12× connect: Connection refused`.
+    pub fn why(&self) -> String {
+        let parts: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|(w, n)| format!("{n}× {w}"))
+            .collect();
+        if parts.is_empty() {
+            "no failure".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// The scenario-specific figure for the table.
     pub fn detail(&self, scenario: char) -> String {
         let ms = |d: Option<Duration>| {
@@ -1109,10 +1179,12 @@ impl Outcome {
                 self.held
             ),
             'd' => format!(
-                "change in kernel after {}; busy counters kept: {}, idle counters same: {}",
+                "change in kernel after {}; busy counters kept: {}, idle counters same: {} ({:?} → {:?})",
                 ms(self.converged_after),
                 self.busy_counters_kept,
-                self.idle_counters_same
+                self.idle_counters_same,
+                self.idle_counters.0,
+                self.idle_counters.1
             ),
             'e' => format!(
                 "running again after {}; table adopted: {}; VIP moved: {}; {}/{} long-lived survived",
@@ -1157,7 +1229,7 @@ pub fn kill_one_real_server(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     let t1 = Instant::now();
     o.readded_after = poll(Duration::from_secs(15), || s.in_table(0, 1));
     s.traffic().wait_answers(&["r2"], Duration::from_secs(10));
-    o.window = s.settle(t0, Duration::from_millis(500));
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     let _ = t1;
     (s, o)
 }
@@ -1182,7 +1254,7 @@ pub fn all_real_servers_down(kind: Kind, mode: Mode) -> (Setup, Outcome) {
         .wait_answers(&NAMES[..3], Duration::from_secs(15))
         .is_some()
         && !s.in_table(0, 3);
-    o.window = s.settle(t0, Duration::from_millis(500));
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     (s, o)
 }
 
@@ -1211,7 +1283,7 @@ pub fn master_killed(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     s.traffic()
         .first_ok_after(Instant::now(), Duration::from_secs(10));
     o.survived = held.ping(Duration::from_secs(8));
-    o.window = s.settle(t0, Duration::from_millis(500));
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     (s, o)
 }
 
@@ -1243,8 +1315,13 @@ pub fn reload_one_of_many(kind: Kind, mode: Mode) -> (Setup, Outcome) {
             Duration::from_secs(1),
         )
     });
-    std::thread::sleep(Duration::from_millis(200));
-    let idle_before = s.stats(0, &idle);
+    // The kernel folds its per-CPU counters into what it reports every
+    // 2 s (the rate estimator's timer): wait until the attempt shows.
+    let mut idle_before = None;
+    let _ = poll(Duration::from_secs(10), || {
+        idle_before = s.stats(0, &idle);
+        idle_before.is_some_and(|c| c[0] >= 1)
+    });
     let busy_before = s.stats(0, &busy);
     s.directors[0].write_conf(&config(
         mode,
@@ -1271,8 +1348,10 @@ pub fn reload_one_of_many(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     let busy_after = s.stats(0, &busy);
     o.busy_counters_kept =
         matches!((busy_before, busy_after), (Some(b), Some(a)) if a[0] >= b[0] && a[1] >= b[1]);
-    o.idle_counters_same = idle_before.is_some() && s.stats(0, &idle) == idle_before;
-    o.window = s.settle(t0, Duration::from_millis(500));
+    let idle_after = s.stats(0, &idle);
+    o.idle_counters_same = idle_before.is_some() && idle_after == idle_before;
+    o.idle_counters = (idle_before, idle_after);
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     (s, o)
 }
 
@@ -1297,7 +1376,7 @@ pub fn daemon_restarted(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     o.table_kept = matches!((before, after), (Some(b), Some(a)) if a[0] >= b[0] && a[1] >= b[1])
         && (0..3).all(|i| s.in_table(0, i));
     o.survived = held.ping(Duration::from_secs(5));
-    o.window = s.settle(t0, Duration::from_millis(500));
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     (s, o)
 }
 
@@ -1319,7 +1398,7 @@ pub fn broken_config(kind: Kind, mode: Mode) -> (Setup, Outcome) {
     o.reload = s.directors[0].reload();
     std::thread::sleep(Duration::from_secs(2));
     o.table_kept = before.is_some() && s.table_of(0, &busy) == before;
-    o.window = s.settle(t0, Duration::from_millis(500));
+    o.window = s.settle(&mut o, t0, Duration::from_millis(500));
     (s, o)
 }
 
