@@ -1,6 +1,7 @@
 //! `lvsd check` (and `lvsd -t [-f FILE]`, keepalived's spelling): read a configuration,
 //! print its diagnostics, exit non-zero when it has errors. Logic lives in the `conf` crate.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -105,14 +106,17 @@ pub fn run(args: CheckArgs) -> ExitCode {
             "warnings": warnings,
             "diagnostics": loaded.diagnostics,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        // A reader that went away (`| head`) is no reason to panic; the exit code stands.
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     } else {
-        for diagnostic in &loaded.diagnostics {
-            println!("{diagnostic}");
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for diagnostic in loaded.diagnostics.iter() {
+            if writeln!(out, "{diagnostic}").is_err() {
+                break;
+            }
         }
+        let _ = out.flush();
         eprintln!(
             "{}: {errors} error(s), {warnings} warning(s)",
             display(&args.source.file)

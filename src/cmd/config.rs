@@ -53,7 +53,10 @@ pub fn run(args: ConfigArgs) -> ExitCode {
         DumpFormat::Json => conf::to_json(&loaded.config).map_err(|e| e.to_string()),
     };
     match text {
-        Ok(text) => print!("{text}"),
+        // A reader that went away (`| head`) is no reason to panic; the exit code stands.
+        Ok(text) => {
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+        }
         Err(e) => {
             eprintln!("cannot write the configuration: {e}");
             return ExitCode::FAILURE;
