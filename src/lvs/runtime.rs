@@ -83,6 +83,14 @@ impl LvsRuntime {
         &mut self.engine
     }
 
+    /// The table the last pass worked from, with the operations applied
+    /// since: what the kernel holds unless someone else changed it, with
+    /// the counters of the last full read. `None` before the first pass,
+    /// after a failed operation, and without IPVS.
+    pub fn known_table(&self) -> Option<&Table> {
+        self.known.as_ref()
+    }
+
     /// Runs `f` with the client on the blocking pool; `None` without IPVS.
     async fn with_client<T: Send + 'static>(
         &self,
