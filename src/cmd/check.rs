@@ -87,42 +87,62 @@ pub fn short_hostname() -> String {
         .to_string()
 }
 
-/// Runs `lvsd check`.
-pub fn run(args: CheckArgs) -> ExitCode {
-    let loaded = args.source.load(args.strict);
-    // The process ends after the report: freeing a large model piece by piece would
-    // only cost time.
-    let loaded = std::mem::ManuallyDrop::new(loaded);
-    let errors = loaded
-        .diagnostics
+/// What `lvsd check` prints: the report for stdout, the summary line for stderr
+/// (text form only), and whether the configuration is usable (no errors).
+#[derive(Debug)]
+pub struct Report {
+    pub stdout: String,
+    pub summary: Option<String>,
+    pub ok: bool,
+}
+
+/// Formats the diagnostics of `file`: one `file:line:col: severity: message` line
+/// each (hint on the next line), or one JSON document with `--json`.
+pub fn report(file: &Path, diagnostics: &[conf::Diagnostic], json: bool) -> Report {
+    let errors = diagnostics
         .iter()
         .filter(|d| d.severity == conf::Severity::Error)
         .count();
-    let warnings = loaded.diagnostics.len() - errors;
-    if args.json {
+    let warnings = diagnostics.len() - errors;
+    if json {
         let report = serde_json::json!({
-            "file": args.source.file.display().to_string(),
+            "file": display(file),
             "errors": errors,
             "warnings": warnings,
-            "diagnostics": loaded.diagnostics,
+            "diagnostics": diagnostics,
         });
-        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        // A reader that went away (`| head`) is no reason to panic; the exit code stands.
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
-    } else {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for diagnostic in loaded.diagnostics.iter() {
-            if writeln!(out, "{diagnostic}").is_err() {
-                break;
-            }
+        let mut stdout = serde_json::to_string_pretty(&report).unwrap_or_default();
+        stdout.push('\n');
+        Report {
+            stdout,
+            summary: None,
+            ok: errors == 0,
         }
-        let _ = out.flush();
-        eprintln!(
-            "{}: {errors} error(s), {warnings} warning(s)",
-            display(&args.source.file)
-        );
+    } else {
+        let stdout = diagnostics.iter().map(|d| format!("{d}\n")).collect();
+        Report {
+            stdout,
+            summary: Some(format!(
+                "{}: {errors} error(s), {warnings} warning(s)",
+                display(file)
+            )),
+            ok: errors == 0,
+        }
     }
-    if errors == 0 {
+}
+
+/// Runs `lvsd check`.
+pub fn run(args: CheckArgs) -> ExitCode {
+    // The process ends after the report: freeing a large model piece by piece would
+    // only cost time.
+    let loaded = std::mem::ManuallyDrop::new(args.source.load(args.strict));
+    let report = report(&args.source.file, &loaded.diagnostics, args.json);
+    // A reader that went away (`| head`) is no reason to panic; the exit code stands.
+    let _ = std::io::stdout().lock().write_all(report.stdout.as_bytes());
+    if let Some(summary) = &report.summary {
+        eprintln!("{summary}");
+    }
+    if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -131,4 +151,79 @@ pub fn run(args: CheckArgs) -> ExitCode {
 
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priorty 150\n  advert_int 0\n}\n";
+
+    fn diagnostics(strict: bool) -> Vec<conf::Diagnostic> {
+        let options = conf::LoadOptions {
+            config_id: None,
+            strict,
+        };
+        conf::load_keepalived_str("k.conf", CONF, &options).diagnostics
+    }
+
+    #[test]
+    fn text_report_is_one_line_per_diagnostic_and_fails_on_errors() {
+        let report = report(Path::new("k.conf"), &diagnostics(false), false);
+        assert_eq!(
+            report.stdout,
+            "k.conf:5:3: warning: unknown keyword `priorty` in `vrrp_instance`; ignored\n  hint: did you mean `priority`?\nk.conf:6:3: error: (VI_1) advert_int must be greater than 0\n"
+        );
+        assert_eq!(
+            report.summary.as_deref(),
+            Some("k.conf: 1 error(s), 1 warning(s)")
+        );
+        assert!(!report.ok);
+    }
+
+    #[test]
+    fn warnings_alone_pass_unless_strict() {
+        let only_warning: Vec<_> = diagnostics(false)
+            .into_iter()
+            .filter(|d| d.severity == conf::Severity::Warning)
+            .collect();
+        assert!(report(Path::new("k.conf"), &only_warning, false).ok);
+        let strict: Vec<_> = diagnostics(true)
+            .into_iter()
+            .filter(|d| d.text == "priorty")
+            .collect();
+        assert!(!report(Path::new("k.conf"), &strict, false).ok);
+    }
+
+    #[test]
+    fn json_report_carries_counts_positions_and_hints() {
+        let report = report(Path::new("k.conf"), &diagnostics(false), true);
+        assert!(report.summary.is_none());
+        let value: serde_json::Value = serde_json::from_str(&report.stdout).unwrap_or_default();
+        assert_eq!(value["file"], "k.conf");
+        assert_eq!(value["errors"], 1);
+        assert_eq!(value["warnings"], 1);
+        let first = &value["diagnostics"][0];
+        assert_eq!(first["severity"], "warning");
+        assert_eq!(
+            (first["line"].as_u64(), first["col"].as_u64()),
+            (Some(5), Some(3))
+        );
+        assert_eq!(first["text"], "priorty");
+        assert_eq!(first["hint"], "did you mean `priority`?");
+    }
+
+    #[test]
+    fn dash_t_is_check_on_keepalived_default_path() {
+        let flags = TestFlags {
+            config_test: true,
+            use_file: None,
+        };
+        assert_eq!(flags.to_check().source.file, Path::new(DEFAULT_CONFIG));
+        let flags = TestFlags {
+            config_test: true,
+            use_file: Some(PathBuf::from("/tmp/k.conf")),
+        };
+        assert_eq!(flags.to_check().source.file, Path::new("/tmp/k.conf"));
+    }
 }
