@@ -3,7 +3,8 @@
 # runner, then runs director_bench.sh inside the VM (the host kernel may
 # lack IPVS; every daemon runs in namespaces of the guest).
 #
-# Usage: bench/director/run.sh [NSVC] [NDST] [DELAY] [ROUNDS] [WINDOW]
+# Usage: [PROFILE=1] bench/director/run.sh [NSVC] [NDST] [DELAY] [ROUNDS] [WINDOW]
+# (PROFILE=1: perf profiles of lvsd in the output)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -11,6 +12,6 @@ cd "$ROOT"
 cargo build --release -q --bin lvsd
 cargo build -q -p integration --bin vmrun
 echo "# host: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$TARGET/debug/vmrun" --timeout 3600 --memory 3072 -- \
+"$TARGET/debug/vmrun" --timeout 3600 --memory 3072 --env "PROFILE=${PROFILE:-}" -- \
     "$ROOT/bench/director/director_bench.sh" "$TARGET/release/lvsd" "$@"
 echo "# host: $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
