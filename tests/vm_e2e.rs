@@ -250,7 +250,9 @@ fn bench_lvsd_and_keepalived_side_by_side() {
                         ));
                     }
                 }
-                eprintln!("{}", details.last().unwrap());
+                for d in &details[details.len().saturating_sub(2)..] {
+                    eprintln!("{d}");
+                }
             }
             rows.push(format!(
                 "| ({letter}) {what} | {} | {} | {} |",
