@@ -440,11 +440,15 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                 self.skip_block_after(line_ended);
             }
             _ => {
+                // The position is kept even for a rejected value: the
+                // semantic checks then know the key was written (and its
+                // error reported) rather than missing.
+                let span = keyword.span.clone();
                 if let Some(value) = self.scalar(key, &keyword, args) {
-                    if positioned(key.field) {
-                        self.spans.insert(field_path, keyword.span);
-                    }
                     obj.insert(key.field.to_string(), value);
+                }
+                if positioned(key.field) {
+                    self.spans.insert(field_path, span);
                 }
             }
         }

@@ -382,8 +382,9 @@ pub static VRRP_INSTANCE: Block = Block {
     keys: &[
         same("state", Kind::Enum(&["MASTER", "BACKUP"])),
         same("interface", Kind::Str),
-        same("virtual_router_id", U8),
-        same("priority", U8),
+        // keepalived.conf(5): 1..=255 both (255: the address owner).
+        same("virtual_router_id", Kind::Int(1, 255)),
+        same("priority", Kind::Int(1, 255)),
         same("advert_int", Kind::Secs),
         same("version", U8),
         same("nopreempt", Kind::Flag),

@@ -171,6 +171,8 @@ impl Validator<'_> {
                 );
             }
             match vi.virtual_router_id {
+                // Written but rejected: the parser has said why.
+                None if self.spans.get(&p("virtual_router_id")).is_some() => {}
                 None => {
                     self.error(&[&base], name, format!("({name}) the virtual router id must be set"))
                         .hint("add `virtual_router_id N` (1..=255), the same on every router of this group");

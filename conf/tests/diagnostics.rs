@@ -68,15 +68,20 @@ fn bad_ip_addresses() {
 fn values_out_of_range() {
     assert_eq!(
         diags(&format!("{VI}  priority 300\n}}\n")),
-        ["k.conf:5:12: error: `300` is out of range for `priority` (0..=255)"]
+        ["k.conf:5:12: error: `300` is out of range for `priority` (1..=255)"]
     );
     assert_eq!(
         diags(&format!("{VI}  priority 0\n}}\n")),
-        ["k.conf:5:3: error: (VI_1) priority 0 is out of range (1..=255)"]
+        ["k.conf:5:12: error: `0` is out of range for `priority` (1..=255)"]
     );
+    // One error each: a rejected id is not also reported as missing.
     assert_eq!(
         diags("vrrp_instance VI_1 {\n  virtual_router_id 0\n}\n"),
-        ["k.conf:2:3: error: (VI_1) virtual_router_id 0 is out of range (1..=255)"]
+        ["k.conf:2:21: error: `0` is out of range for `virtual_router_id` (1..=255)"]
+    );
+    assert_eq!(
+        diags("vrrp_instance VI_1 {\n  virtual_router_id 300\n}\n"),
+        ["k.conf:2:21: error: `300` is out of range for `virtual_router_id` (1..=255)"]
     );
     assert_eq!(
         diags(&format!("{VI}  advert_int 300\n}}\n")),

@@ -167,6 +167,40 @@ mod tests {
         conf::load_keepalived_str("k.conf", CONF, &options).diagnostics
     }
 
+    /// keepalived's default `--config-id` is the short hostname: `@NAME`
+    /// lines for this host are read, those for another host are not.
+    #[test]
+    fn the_default_config_id_is_the_short_hostname() {
+        let host = nix::unistd::gethostname().unwrap();
+        let short = host
+            .to_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(short_hostname(), short);
+        let source = Source {
+            file: PathBuf::from("k.conf"),
+            config_id: None,
+        };
+        let text = format!("global_defs {{\n  @{short} router_id this_host\n  @not-{short} router_id other_host\n}}\n");
+        let loaded = conf::load_keepalived_str("k.conf", &text, &source.load_options(false));
+        assert_eq!(
+            loaded.config.global_defs.router_id.as_deref(),
+            Some("this_host")
+        );
+        let elsewhere = Source {
+            config_id: Some(format!("not-{short}")),
+            ..source
+        };
+        let loaded = conf::load_keepalived_str("k.conf", &text, &elsewhere.load_options(false));
+        assert_eq!(
+            loaded.config.global_defs.router_id.as_deref(),
+            Some("other_host")
+        );
+    }
+
     #[test]
     fn text_report_is_one_line_per_diagnostic_and_fails_on_errors() {
         let report = report(Path::new("k.conf"), &diagnostics(false), false);
