@@ -78,6 +78,7 @@ vrrp_instance VI_1 {
     virtual_ipaddress { $VIP/24 }
 }
 virtual_server $VIP 80 {
+    protocol TCP
     delay_loop 2
     lvs_sched rr
     lvs_method DR

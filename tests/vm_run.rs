@@ -19,6 +19,7 @@ fn config(weight: u32) -> String {
     format!(
         "global_defs {{ router_id vm-run }}
 virtual_server 10.0.0.3 80 {{
+    protocol TCP
     delay_loop 1
     lvs_sched rr
     lvs_method DR
@@ -245,6 +246,7 @@ fn ha_suspend_runs_checks_only_while_the_address_is_local() {
     std::fs::write(
         &conf,
         "virtual_server 10.0.0.3 80 {
+    protocol TCP
     delay_loop 1
     lvs_method DR
     ha_suspend
@@ -345,6 +347,7 @@ fn release_and_flush_options_behave_as_in_keepalived() {
         format!(
             "global_defs {{ {globals} }}
 virtual_server 10.0.0.3 80 {{
+    protocol TCP
     lvs_sched rr
     lvs_method DR
     real_server 10.0.1.1 80 {{ weight 3 }}

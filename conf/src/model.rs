@@ -614,9 +614,11 @@ impl VirtualServer {
         self.lvs_method.unwrap_or(LvsMethod::NAT)
     }
 
-    /// The protocol in effect (keepalived: TCP).
+    /// The protocol in effect: keepalived 2.2.7 programs an address
+    /// service without `protocol` as UDP (check_parser, "no protocol set -
+    /// defaulting to UDP"); validation warns about it.
     pub fn proto(&self) -> Protocol {
-        self.protocol.unwrap_or(Protocol::TCP)
+        self.protocol.unwrap_or(Protocol::UDP)
     }
 }
 

@@ -375,6 +375,17 @@ impl Validator<'_> {
                 }
                 _ => {}
             }
+            // keepalived 2.2.7 check_parser: an address service without
+            // `protocol` "defaulting to UDP" (the kernel's 0); lvsd programs
+            // the same, but says so where keepalived only logs it.
+            if vs.protocol.is_none() && matches!(key, Some(ServiceKey::Address { .. })) {
+                self.warning(
+                    &[&base],
+                    "virtual_server",
+                    "no `protocol` set: the service is UDP (keepalived's default)",
+                )
+                .hint("add `protocol TCP` for a TCP service");
+            }
             let service_port = match key {
                 Some(ServiceKey::Address { port, .. }) if port != 0 => Some(port),
                 _ => None,

@@ -59,7 +59,7 @@ fn bad_ip_addresses() {
         ]
     );
     assert_eq!(
-        diags("virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.x 80 {\n  }\n}\n"),
+        diags("virtual_server 10.0.0.1 80 { protocol TCP\n  real_server 10.0.0.x 80 {\n  }\n}\n"),
         ["k.conf:2:15: error: `10.0.0.x` is not an IP address"]
     );
 }
@@ -93,7 +93,7 @@ fn values_out_of_range() {
     );
     assert_eq!(
         diags(
-            "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    weight 70000\n  }\n}\n"
+            "virtual_server 10.0.0.1 80 { protocol TCP\n  real_server 10.0.0.2 80 {\n    weight 70000\n  }\n}\n"
         ),
         ["k.conf:3:5: error: real_server 10.0.0.2 weight 70000 is out of range (0..=65535)"]
     );
@@ -143,7 +143,7 @@ fn nopreempt_without_backup_is_a_warning() {
 #[test]
 fn missing_real_server_port() {
     assert_eq!(
-        diags("virtual_server 10.0.0.1 80 {\n  lvs_method NAT\n  real_server 10.0.0.2 {\n  }\n}\n"),
+        diags("virtual_server 10.0.0.1 80 { protocol TCP\n  lvs_method NAT\n  real_server 10.0.0.2 {\n  }\n}\n"),
         ["k.conf:3:3: error: real_server 10.0.0.2 has no port, and NAT to a port-based service needs one\n  hint: write `real_server 10.0.0.2 PORT`"]
     );
     assert_eq!(
@@ -152,7 +152,7 @@ fn missing_real_server_port() {
     );
     // DR keeps the destination port: no port needed.
     assert!(diags(
-        "virtual_server 10.0.0.1 80 {\n  lvs_method DR\n  real_server 10.0.0.2 {\n  }\n}\n"
+        "virtual_server 10.0.0.1 80 { protocol TCP\n  lvs_method DR\n  real_server 10.0.0.2 {\n  }\n}\n"
     )
     .is_empty());
 }
@@ -169,7 +169,7 @@ fn long_auth_pass_is_truncated_with_a_warning() {
 fn deprecated_aliases_name_the_current_keyword_and_still_apply() {
     let loaded = load_keepalived_str(
         "k.conf",
-        "virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n      url {\n        path /\n      }\n      nb_get_retry 4\n    }\n  }\n}\n",
+        "virtual_server 10.0.0.1 80 { protocol TCP\n  lb_algo rr\n  lb_kind DR\n  real_server 10.0.0.2 80 {\n    HTTP_GET {\n      url {\n        path /\n      }\n      nb_get_retry 4\n    }\n  }\n}\n",
         &LoadOptions::default(),
     );
     let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
@@ -302,4 +302,22 @@ fn unicast_peer_ttl_bounds_are_read_and_reported_as_not_enforced() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(peers, ["10.0.0.2", "10.0.0.3"]);
+}
+
+/// keepalived 2.2.7 makes an address service without `protocol` UDP and
+/// only logs it; lvsd does the same and warns with the place.
+#[test]
+fn a_service_without_protocol_is_udp_with_a_warning() {
+    let text = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n  }\n}\n";
+    assert_eq!(
+        diags(text),
+        ["k.conf:1:1: warning: no `protocol` set: the service is UDP (keepalived's default)\n  hint: add `protocol TCP` for a TCP service"]
+    );
+    let loaded = conf::load_keepalived_str("k.conf", text, &conf::LoadOptions::default());
+    assert_eq!(
+        loaded.config.virtual_servers[0].proto(),
+        conf::model::Protocol::UDP
+    );
+    // A fwmark service has no protocol to set: no warning.
+    assert!(diags("virtual_server fwmark 1 {\n  real_server 10.0.0.2 80 {\n  }\n}\n").is_empty());
 }

@@ -9,7 +9,7 @@ use conf::{load_keepalived_str, LoadOptions};
 /// before TCP_CHECK) came back from its keepalived dump reordered, kind by kind.
 #[test]
 fn dump_keeps_the_order_of_mixed_checkers() {
-    let text = "virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n    PING_CHECK {\n      retry 2\n    }\n    TCP_CHECK {\n      connect_port 81\n    }\n    HTTP_GET {\n      url {\n        path /\n      }\n    }\n    TCP_CHECK {\n    }\n  }\n}\n";
+    let text = "virtual_server 10.0.0.1 80 { protocol TCP\n  real_server 10.0.0.2 80 {\n    PING_CHECK {\n      retry 2\n    }\n    TCP_CHECK {\n      connect_port 81\n    }\n    HTTP_GET {\n      url {\n        path /\n      }\n    }\n    TCP_CHECK {\n    }\n  }\n}\n";
     let loaded = load_keepalived_str("k.conf", text, &LoadOptions::default());
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let kinds = |config: &conf::Config| -> Vec<CheckerKind> {

@@ -271,6 +271,7 @@ mod tests {
     fn a_dr_service_with_persistence_and_sorry_server() {
         let c = load(
             "virtual_server 10.0.0.3 80 {
+                protocol TCP
                 lvs_sched wrr
                 lvs_method DR
                 persistence_timeout 50

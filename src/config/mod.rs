@@ -302,6 +302,7 @@ mod tests {
     fn a_bad_checker_is_an_error_naming_the_real_server() {
         let errors = build(
             "virtual_server 10.0.0.3 80 {
+                protocol TCP
                 real_server 10.0.1.1 80 { HTTP_GET { url { path / status_code 300-200 } } }
              }",
         )
