@@ -202,3 +202,92 @@ fn dont_release_vrrp_leaves_the_vip_at_exit() {
         .exec(&["ping", "-c", "1", "-W", "2", VIP])
         .expect("ping the VIP left in place");
 }
+
+/// A VIP with `dev` on another interface is announced there, with that
+/// interface's MAC: after lvsd takes over from keepalived, a client on the
+/// second LAN has the new master's eth1 MAC for the VIP without asking
+/// again (keepalived sends each VIP's gratuitous ARP on the VIP's
+/// interface; the NAT gateway of a director pair is such a VIP).
+#[test]
+fn a_vip_on_another_interface_is_announced_there() {
+    let p = pair("rundev");
+    let lan2 = integration::netns::Lan::new("rundev-lan2").unwrap();
+    let client2 = integration::netns::Netns::new("rundev-c2").unwrap();
+    for (ns, dev, addr) in [
+        (&p.lvsd_ns, "eth1", "10.0.2.1/24"),
+        (&p.ka_ns, "eth1", "10.0.2.2/24"),
+        (&client2, "eth0", "10.0.2.10/24"),
+    ] {
+        lan2.attach(ns, dev).unwrap();
+        ns.addr(dev, addr).unwrap();
+    }
+    let conf = |priority: u8| {
+        format!(
+            "global_defs {{ vrrp_version 3 script_user root enable_script_security }}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 0.1
+    virtual_ipaddress {{
+        {VIP}/24
+        10.0.2.254/24 dev eth1
+    }}
+}}
+"
+        )
+    };
+    let gateway_neighbour = || {
+        let out = client2.sh("ip neigh show 10.0.2.254").unwrap_or_default();
+        let words: Vec<&str> = out.split_whitespace().collect();
+        words
+            .iter()
+            .position(|w| *w == "lladdr")
+            .and_then(|i| words.get(i + 1))
+            .map(|m| m.to_string())
+    };
+    let ka_dir = p.dir.path().join("ka");
+    std::fs::create_dir(&ka_dir).unwrap();
+    let _ka = start_keepalived(&p.ka_ns, &ka_dir, &conf(150));
+    wait_for(
+        "keepalived to hold the VIP",
+        Duration::from_secs(10),
+        || has_vip(&p.ka_ns),
+    );
+    client2
+        .exec(&["ping", "-c", "1", "-W", "2", "10.0.2.254"])
+        .expect("the gateway VIP answers");
+    assert_eq!(gateway_neighbour(), Some(mac_of(&p.ka_ns, "eth1")));
+
+    let lvsd_conf = p.dir.path().join("lvsd.conf");
+    std::fs::write(&lvsd_conf, conf(100)).unwrap();
+    let socket = p.dir.path().join("lvsd.sock");
+    let _daemon = p
+        .lvsd_ns
+        .spawn(&[
+            LVSD,
+            "run",
+            "--vrrp-only",
+            "-f",
+            lvsd_conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+    wait_for("the control socket", Duration::from_secs(10), || {
+        socket.exists()
+    });
+    signal_keepalived(&p.ka_ns, "-TERM");
+    wait_for("lvsd to take over", Duration::from_secs(10), || {
+        has_vip(&p.lvsd_ns)
+    });
+    // No traffic from the client: only lvsd's gratuitous ARP on eth1 can
+    // move its entry.
+    let lvsd_eth1 = mac_of(&p.lvsd_ns, "eth1");
+    wait_for(
+        "the client's gateway entry to move",
+        Duration::from_secs(3),
+        || gateway_neighbour().as_deref() == Some(lvsd_eth1.as_str()),
+    );
+}

@@ -218,6 +218,10 @@ struct Edge {
     vmac_ifindex: Option<u32>,
     send_socket: Socket,
     link: LinkSocket,
+    /// Packet sockets and MACs of the other interfaces VIPs name with
+    /// `dev`: each VIP is announced on its own interface (keepalived sends
+    /// a VIP's gratuitous ARP on the interface the VIP is on).
+    dev_links: BTreeMap<String, (LinkSocket, Mac)>,
     route: RouteSocket,
     notify: mpsc::UnboundedSender<(Option<PathBuf>, String, Vec<NotifyJob>)>,
     counters: Arc<Counters>,
@@ -305,12 +309,17 @@ impl Edge {
     fn send_gratuitous(&self, repeat: u32) {
         for _ in 0..repeat {
             for vip in &self.config.vips {
+                let (link, mac) = vip
+                    .dev
+                    .as_ref()
+                    .and_then(|dev| self.dev_links.get(dev))
+                    .map_or((&self.link, self.mac), |(link, mac)| (link, *mac));
                 // RFC 5798 §6.4.2: gratuitous ARP (IPv4) or unsolicited NA (IPv6).
                 let frame = match vip.address {
-                    IpAddr::V4(address) => gratuitous_arp(self.mac, address),
-                    IpAddr::V6(address) => unsolicited_na(self.mac, address),
+                    IpAddr::V4(address) => gratuitous_arp(mac, address),
+                    IpAddr::V6(address) => unsolicited_na(mac, address),
                 };
-                if let Err(e) = self.link.send(&frame) {
+                if let Err(e) = link.send(&frame) {
                     tracing::warn!("{}: gratuitous ARP / NA: {e}", self.config.name);
                 }
             }
@@ -649,6 +658,25 @@ fn open_edge(
         .set_nonblocking(true)
         .map_err(io_err("O_NONBLOCK"))?;
 
+    let mut dev_links = BTreeMap::new();
+    let all_links = route.links()?;
+    for dev in config.vips.iter().filter_map(|v| v.dev.as_ref()) {
+        if *dev == out_link.name || dev_links.contains_key(dev) {
+            continue;
+        }
+        match all_links.iter().find(|l| &l.name == dev) {
+            Some(l) => {
+                let socket = LinkSocket::open(l.ifindex).map_err(io_err("packet socket"))?;
+                dev_links.insert(dev.clone(), (socket, l.mac.unwrap_or([0; 6])));
+            }
+            None => tracing::warn!(
+                "{}: VIP interface {dev} not found; its VIPs are announced on {}",
+                config.name,
+                out_link.name
+            ),
+        }
+    }
+
     let edge = Edge {
         config: config.clone(),
         primary,
@@ -657,6 +685,7 @@ fn open_edge(
         vmac_ifindex: vmac.as_ref().map(|l| l.ifindex),
         send_socket,
         link: LinkSocket::open(out_link.ifindex).map_err(io_err("packet socket"))?,
+        dev_links,
         route,
         notify,
         counters,
