@@ -291,3 +291,40 @@ vrrp_instance VI_1 {{
         || gateway_neighbour().as_deref() == Some(lvsd_eth1.as_str()),
     );
 }
+
+/// keepalived puts an instance in FAULT when its own interface goes down,
+/// with no track_interface needed, and leaves FAULT when it comes back.
+#[test]
+fn the_instance_interface_going_down_is_a_fault() {
+    let p = pair("runf");
+    let conf = p.dir.path().join("lvsd.conf");
+    let socket = p.dir.path().join("lvsd.sock");
+    std::fs::write(&conf, lvsd_conf(150)).unwrap();
+    let _daemon = p
+        .lvsd_ns
+        .spawn(&[
+            LVSD,
+            "run",
+            "--vrrp-only",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+    wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
+        has_vip(&p.lvsd_ns)
+    });
+    wait_for("the control socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
+    p.lvsd_ns.ip(&["link", "set", "eth0", "down"]).unwrap();
+    wait_for("FAULT", Duration::from_secs(5), || {
+        status(&socket)["vrrp"][0]["state"] == "FAULT"
+    });
+    assert!(!has_vip(&p.lvsd_ns));
+    p.lvsd_ns.ip(&["link", "set", "eth0", "up"]).unwrap();
+    wait_for("MASTER again", Duration::from_secs(10), || {
+        status(&socket)["vrrp"][0]["state"] == "MASTER" && has_vip(&p.lvsd_ns)
+    });
+}

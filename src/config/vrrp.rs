@@ -83,6 +83,16 @@ fn instance(config: &m::Config, i: &m::VrrpInstance) -> Result<InstanceConfig, S
             weight: signed(t, 0),
         })
         .collect();
+    // keepalived watches the instance's own interface whatever the
+    // track_interface list says: down means FAULT (a weight given to it
+    // there is ignored), unless `dont_track_primary`.
+    if !i.dont_track_primary {
+        c.track_interfaces.retain(|t| t.name != c.interface);
+        c.track_interfaces.push(Tracked {
+            name: c.interface.clone(),
+            weight: 0,
+        });
+    }
     for t in &i.track_script {
         let script = config
             .vrrp_scripts
@@ -258,6 +268,36 @@ mod tests {
                 .len();
         }
         assert!(mapped >= 10, "only {mapped} instances mapped");
+    }
+
+    #[test]
+    fn the_own_interface_is_tracked_for_fault_unless_dont_track_primary() {
+        let text = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{ interface eth0 virtual_router_id 51 {extra}
+                 track_interface {{ eth0 weight 10 eth1 weight -5 }} }}"
+            )
+        };
+        let map = |extra: &str| {
+            let loaded =
+                conf::load_keepalived_str("t.conf", &text(extra), &conf::LoadOptions::default());
+            assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+            instances(&loaded.config)
+                .unwrap()
+                .remove(0)
+                .track_interfaces
+        };
+        let tracked = |list: Vec<Tracked>| -> Vec<(String, i32)> {
+            list.into_iter().map(|t| (t.name, t.weight)).collect()
+        };
+        assert_eq!(
+            tracked(map("")),
+            [("eth1".to_string(), -5), ("eth0".to_string(), 0)]
+        );
+        assert_eq!(
+            tracked(map("dont_track_primary")),
+            [("eth0".to_string(), 10), ("eth1".to_string(), -5)]
+        );
     }
 
     #[test]
