@@ -13,7 +13,7 @@ pub mod sd_notify;
 pub mod serve;
 pub mod vrrp;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -469,7 +469,14 @@ impl<S: ConfigSource> Director<S> {
         for op in &report.ops {
             tracing::info!(?op, "IPVS");
         }
-        let table = self.lvs.kernel_table().await.ok();
+        // Status from the table the pass knows (the last full read, with
+        // its counters, plus the operations since); the kernel is read
+        // again only when that is unknown. A dump of 10,000 real servers
+        // after every pass made a reload wait seconds for status.
+        let table = match self.lvs.known_table() {
+            Some(known) => Some(known.clone()),
+            None => self.lvs.kernel_table().await.ok(),
+        };
         self.publish_status(table);
         Ok(())
     }
@@ -547,6 +554,17 @@ fn empty_checks(config: &DirectorConfig) -> Vec<Vec<LastCheck>> {
         .collect()
 }
 
+/// Each virtual server's index by service key (reloads look servers up by
+/// key; a linear search made a reload of 1,000 services quadratic).
+fn by_service(config: &DirectorConfig) -> HashMap<ipvs_sys::ServiceKey, usize> {
+    config
+        .virtual_servers
+        .iter()
+        .enumerate()
+        .map(|(i, vs)| (vs.plan.service.key, i))
+        .collect()
+}
+
 /// Last check results of real servers that survive a reload, by service
 /// and real server address.
 fn carry_checks(
@@ -554,26 +572,29 @@ fn carry_checks(
     old_checks: &[Vec<LastCheck>],
     new: &DirectorConfig,
 ) -> Vec<Vec<LastCheck>> {
+    let before = by_service(old);
     new.virtual_servers
         .iter()
         .map(|vs| {
-            let before = old
-                .virtual_servers
-                .iter()
-                .position(|o| o.plan.service.key == vs.plan.service.key);
+            let old_index = before.get(&vs.plan.service.key).copied();
+            let old_reals: HashMap<_, usize> = old_index
+                .map(|b| {
+                    old.virtual_servers[b]
+                        .plan
+                        .reals
+                        .iter()
+                        .enumerate()
+                        .map(|(j, r)| (r.dest.key, j))
+                        .collect()
+                })
+                .unwrap_or_default();
             vs.plan
                 .reals
                 .iter()
                 .map(|r| {
-                    before
-                        .and_then(|b| {
-                            let j = old.virtual_servers[b]
-                                .plan
-                                .reals
-                                .iter()
-                                .position(|o| o.dest.key == r.dest.key)?;
-                            old_checks.get(b)?.get(j).cloned()
-                        })
+                    old_index
+                        .zip(old_reals.get(&r.dest.key))
+                        .and_then(|(b, j)| old_checks.get(b)?.get(*j).cloned())
                         .unwrap_or_default()
                 })
                 .collect()
@@ -584,14 +605,11 @@ fn carry_checks(
 /// One line per virtual server added, removed or changed.
 fn describe_changes(old: &DirectorConfig, new: &DirectorConfig) -> Vec<String> {
     use ipvs_sys::error::KeyDisplay;
+    let (before, after) = (by_service(old), by_service(new));
     let mut lines = Vec::new();
     for vs in &new.virtual_servers {
         let key = vs.plan.service.key;
-        match old
-            .virtual_servers
-            .iter()
-            .find(|o| o.plan.service.key == key)
-        {
+        match before.get(&key).map(|&i| &old.virtual_servers[i]) {
             None => lines.push(format!("virtual server {}: added", KeyDisplay(&key))),
             Some(o) if o != vs => {
                 lines.push(format!("virtual server {}: changed", KeyDisplay(&key)))
@@ -601,11 +619,7 @@ fn describe_changes(old: &DirectorConfig, new: &DirectorConfig) -> Vec<String> {
     }
     for o in &old.virtual_servers {
         let key = o.plan.service.key;
-        if !new
-            .virtual_servers
-            .iter()
-            .any(|v| v.plan.service.key == key)
-        {
+        if !after.contains_key(&key) {
             lines.push(format!("virtual server {}: removed", KeyDisplay(&key)));
         }
     }
