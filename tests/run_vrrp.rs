@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use integration::netns::{ChildGuard, Lan, Netns};
 use lvsd::vrrp::packet::Version;
 use vrrp_support::*;
 
@@ -59,6 +60,26 @@ fn reload(socket: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `lvsd run --vrrp-only -f CONF --control-socket SOCKET [extra]` in `ns`.
+fn run_vrrp_only(ns: &Netns, conf: &Path, socket: &Path, extra: &[&str]) -> ChildGuard {
+    let mut argv = vec![LVSD, "run", "--vrrp-only"];
+    argv.extend_from_slice(extra);
+    argv.extend([
+        "-f",
+        conf.to_str().unwrap(),
+        "--control-socket",
+        socket.to_str().unwrap(),
+    ]);
+    ns.spawn(&argv).unwrap()
+}
+
+/// SIGTERM, then a clean exit.
+fn terminate(daemon: &mut ChildGuard) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(daemon.child().wait().unwrap().success());
 }
 
 #[test]
@@ -157,9 +178,7 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
     );
 
     // SIGTERM: lvsd exits cleanly; keepalived stays master.
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(daemon.child().wait().unwrap().success());
+    terminate(&mut daemon);
     // The second reload's pair, then the stop.
     assert!(next_notify().starts_with("RELOADING=1"));
     assert!(next_notify().starts_with("READY=1"));
@@ -177,25 +196,11 @@ fn dont_release_vrrp_leaves_the_vip_at_exit() {
     let conf = p.dir.path().join("lvsd.conf");
     let socket = p.dir.path().join("lvsd.sock");
     std::fs::write(&conf, lvsd_conf(150)).unwrap();
-    let mut daemon = p
-        .lvsd_ns
-        .spawn(&[
-            LVSD,
-            "run",
-            "--vrrp-only",
-            "--dont-release-vrrp",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let mut daemon = run_vrrp_only(&p.lvsd_ns, &conf, &socket, &["--dont-release-vrrp"]);
     wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
         has_vip(&p.lvsd_ns)
     });
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.pid()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(daemon.child().wait().unwrap().success());
+    terminate(&mut daemon);
     assert!(has_vip(&p.lvsd_ns), "the VIP was released");
     // The client still reaches it.
     p.client
@@ -211,8 +216,8 @@ fn dont_release_vrrp_leaves_the_vip_at_exit() {
 #[test]
 fn a_vip_on_another_interface_is_announced_there() {
     let p = pair("rundev");
-    let lan2 = integration::netns::Lan::new("rundev-lan2").unwrap();
-    let client2 = integration::netns::Netns::new("rundev-c2").unwrap();
+    let lan2 = Lan::new("rundev-lan2").unwrap();
+    let client2 = Netns::new("rundev-c2").unwrap();
     for (ns, dev, addr) in [
         (&p.lvsd_ns, "eth1", "10.0.2.1/24"),
         (&p.ka_ns, "eth1", "10.0.2.2/24"),
@@ -238,15 +243,7 @@ vrrp_instance VI_1 {{
 "
         )
     };
-    let gateway_neighbour = || {
-        let out = client2.sh("ip neigh show 10.0.2.254").unwrap_or_default();
-        let words: Vec<&str> = out.split_whitespace().collect();
-        words
-            .iter()
-            .position(|w| *w == "lladdr")
-            .and_then(|i| words.get(i + 1))
-            .map(|m| m.to_string())
-    };
+    let gateway_neighbour = || neighbour(&client2, "10.0.2.254");
     let ka_dir = p.dir.path().join("ka");
     std::fs::create_dir(&ka_dir).unwrap();
     let _ka = start_keepalived(&p.ka_ns, &ka_dir, &conf(150));
@@ -263,18 +260,7 @@ vrrp_instance VI_1 {{
     let lvsd_conf = p.dir.path().join("lvsd.conf");
     std::fs::write(&lvsd_conf, conf(100)).unwrap();
     let socket = p.dir.path().join("lvsd.sock");
-    let _daemon = p
-        .lvsd_ns
-        .spawn(&[
-            LVSD,
-            "run",
-            "--vrrp-only",
-            "-f",
-            lvsd_conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let _daemon = run_vrrp_only(&p.lvsd_ns, &lvsd_conf, &socket, &[]);
     wait_for("the control socket", Duration::from_secs(10), || {
         socket.exists()
     });
@@ -300,18 +286,7 @@ fn the_instance_interface_going_down_is_a_fault() {
     let conf = p.dir.path().join("lvsd.conf");
     let socket = p.dir.path().join("lvsd.sock");
     std::fs::write(&conf, lvsd_conf(150)).unwrap();
-    let _daemon = p
-        .lvsd_ns
-        .spawn(&[
-            LVSD,
-            "run",
-            "--vrrp-only",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let _daemon = run_vrrp_only(&p.lvsd_ns, &conf, &socket, &[]);
     wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
         has_vip(&p.lvsd_ns)
     });

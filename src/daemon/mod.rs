@@ -367,33 +367,25 @@ impl<S: ConfigSource> Director<S> {
         &mut self,
         previous: Option<::checks::Scheduler<health::RealKey>>,
     ) -> Vec<Effect> {
-        let mut states = ::checks::Scheduler::new(
-            self.config.checks.clone(),
-            ::checks::SchedulerOptions::default(),
-        );
-        for older in [self.check_states.as_ref(), previous.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            states.inherit(older);
-        }
-        let suspended = self.wanted_suspensions();
-        for (vs, address) in &self.config.ha_suspend {
-            let now = suspended.contains(vs);
-            if now != self.suspended.contains(vs) || (now && self.checks.is_none()) {
-                let name = self
-                    .config
-                    .virtual_servers
-                    .get(*vs)
-                    .map(|v| ipvs_sys::error::KeyDisplay(&v.plan.service.key).to_string());
-                let name = name.unwrap_or_default();
-                if now {
-                    tracing::info!("virtual server {name}: checks suspended, {address} is not local (ha_suspend)");
-                } else {
-                    tracing::info!("virtual server {name}: checks resumed, {address} is local");
+        // Without ha_suspend every check runs, so the scheduler just
+        // stopped holds every state. With it (or just after it), a snapshot
+        // over all checks also carries the suspended ones' states.
+        let snapshot =
+            (!self.config.ha_suspend.is_empty() || self.check_states.is_some()).then(|| {
+                let mut states = ::checks::Scheduler::new(
+                    self.config.checks.clone(),
+                    ::checks::SchedulerOptions::default(),
+                );
+                for older in [self.check_states.as_ref(), previous.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    states.inherit(older);
                 }
-            }
-        }
+                states
+            });
+        let suspended = self.wanted_suspensions();
+        self.log_suspension_changes(&suspended);
         self.suspended = suspended;
         let running: Vec<_> = self
             .config
@@ -403,15 +395,41 @@ impl<S: ConfigSource> Director<S> {
             .cloned()
             .collect();
         let events = self.events.clone();
-        let (runner, verdicts) = health::CheckRunner::start(running, Some(&states), events);
+        let inherit_from = snapshot.as_ref().or(previous.as_ref());
+        let (runner, verdicts) = health::CheckRunner::start(running, inherit_from, events);
         self.checks = Some(runner);
-        self.check_states = Some(states);
+        self.check_states = snapshot.filter(|_| !self.config.ha_suspend.is_empty());
         let mut effects = Vec::new();
         for ((vs, real), verdict) in verdicts {
             effects.extend(self.lvs.engine_mut().set_verdict(vs, real, verdict));
         }
         self.dirty = true;
         effects
+    }
+
+    /// Logs each `ha_suspend` virtual server whose checks stop or resume
+    /// with `suspended` (and those suspended from the start).
+    fn log_suspension_changes(&self, suspended: &BTreeSet<usize>) {
+        for (vs, address) in &self.config.ha_suspend {
+            let now = suspended.contains(vs);
+            if now == self.suspended.contains(vs) && !(now && self.checks.is_none()) {
+                continue;
+            }
+            let name = self
+                .config
+                .virtual_servers
+                .get(*vs)
+                .map_or_else(String::new, |v| {
+                    ipvs_sys::error::KeyDisplay(&v.plan.service.key).to_string()
+                });
+            if now {
+                tracing::info!(
+                    "virtual server {name}: checks suspended, {address} is not local (ha_suspend)"
+                );
+            } else {
+                tracing::info!("virtual server {name}: checks resumed, {address} is local");
+            }
+        }
     }
 
     /// The `ha_suspend` virtual servers whose address is not local (none

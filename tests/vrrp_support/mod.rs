@@ -234,15 +234,20 @@ pub fn mac_of(ns: &Netns, dev: &str) -> String {
         .to_string()
 }
 
-/// The client's neighbour entry for the VIP (lladdr), if any.
-pub fn client_neighbour(client: &Netns) -> Option<String> {
-    let out = client.sh(&format!("ip neigh show {VIP}")).ok()?;
+/// `client`'s neighbour entry (lladdr) for `address`, if any.
+pub fn neighbour(client: &Netns, address: &str) -> Option<String> {
+    let out = client.sh(&format!("ip neigh show {address}")).ok()?;
     let words: Vec<&str> = out.split_whitespace().collect();
     words
         .iter()
         .position(|w| *w == "lladdr")
         .and_then(|i| words.get(i + 1))
         .map(|m| m.to_string())
+}
+
+/// The client's neighbour entry for the VIP (lladdr), if any.
+pub fn client_neighbour(client: &Netns) -> Option<String> {
+    neighbour(client, VIP)
 }
 
 pub const VIP6: &str = "fd00:77::100";
@@ -295,11 +300,5 @@ pub fn has_vip6(ns: &Netns) -> bool {
 
 /// The client's IPv6 neighbour entry for the VIP (lladdr), if any.
 pub fn client_neighbour6(client: &Netns) -> Option<String> {
-    let out = client.sh(&format!("ip -6 neigh show {VIP6}")).ok()?;
-    let words: Vec<&str> = out.split_whitespace().collect();
-    words
-        .iter()
-        .position(|w| *w == "lladdr")
-        .and_then(|i| words.get(i + 1))
-        .map(|m| m.to_string())
+    neighbour(client, VIP6)
 }
