@@ -1,16 +1,22 @@
 //! Runs the checks crate's scheduler for the daemon and turns its reports
 //! into events: a verdict change is an [`Event::Check`] (the loop
-//! reconciles), every probe an [`Event::Probe`] (the loop only updates the
-//! status).
+//! reconciles), the probes in between travel in batches as
+//! [`Event::Probes`] (the loop only updates the status).
+//!
+//! The scheduler has a thread of its own with a single-threaded runtime,
+//! as keepalived gives its checkers a process of their own: thousands of
+//! probes a second then wake no other thread (on a shared multi-threaded
+//! runtime every probe task bounced between workers), and a busy checker
+//! never delays a VRRP advert or the daemon's loop.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use checks::{
     CheckSpec, NetworkProber, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions,
     Verdict,
 };
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
 use super::Event;
 use crate::lvs::status::LastCheck;
@@ -18,11 +24,37 @@ use crate::lvs::status::LastCheck;
 /// A real server's key: (virtual server index, real server index).
 pub type RealKey = (usize, usize);
 
-/// The running scheduler and the task forwarding its reports.
+/// How long probe results may wait to travel as one batch. Status lags by
+/// at most this much; a verdict change never waits (it flushes the batch
+/// before it, keeping the order).
+const PROBE_BATCH_PERIOD: Duration = Duration::from_millis(100);
+
+/// One finished probe, for status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeResult {
+    /// The real servers using the probed check.
+    pub reals: Vec<RealKey>,
+    /// `ok` or the reason it failed.
+    pub result: String,
+    /// It failed.
+    pub failed: bool,
+    /// How long it took.
+    pub latency_ms: f64,
+}
+
+/// Errors starting the checkers.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The thread or its runtime could not be created.
+    #[error("cannot start the checker thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// The scheduler's thread, stopped through `stop`.
 #[derive(Debug)]
 pub struct CheckRunner {
-    scheduler: JoinHandle<Scheduler<RealKey>>,
-    forwarder: JoinHandle<()>,
+    stop: oneshot::Sender<()>,
+    stopped: oneshot::Receiver<Scheduler<RealKey>>,
 }
 
 /// The result text of a probe or transition for status.
@@ -38,7 +70,7 @@ impl CheckRunner {
         reals: Vec<RealServerChecks<RealKey>>,
         previous: Option<&Scheduler<RealKey>>,
         events: mpsc::Sender<Event>,
-    ) -> (CheckRunner, Vec<(RealKey, Verdict)>) {
+    ) -> Result<(CheckRunner, Vec<(RealKey, Verdict)>), StartError> {
         let options = SchedulerOptions::default();
         CheckRunner::start_with(reals, previous, NetworkProber, options, events)
     }
@@ -50,7 +82,7 @@ impl CheckRunner {
         prober: P,
         mut options: SchedulerOptions,
         events: mpsc::Sender<Event>,
-    ) -> (CheckRunner, Vec<(RealKey, Verdict)>) {
+    ) -> Result<(CheckRunner, Vec<(RealKey, Verdict)>), StartError> {
         options.report_every_probe = true;
         let mut users = users_of_checks(&reals);
         let mut scheduler = Scheduler::new(reals, options);
@@ -64,12 +96,76 @@ impl CheckRunner {
             .checks()
             .map(|spec| users.remove(spec).unwrap_or_default())
             .collect();
-        let (tx, mut rx) = mpsc::channel::<Report<RealKey>>(1024);
-        let scheduler = tokio::spawn(scheduler.run(prober, tx));
-        let forwarder = tokio::spawn(async move {
-            while let Some(report) = rx.recv().await {
-                let event = match report {
-                    Report::Transition(t) => Event::Check {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stop_rx) = oneshot::channel();
+        let (stopped_tx, stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("lvsd-checks".into())
+            .spawn(move || {
+                let scheduler = runtime.block_on(async move {
+                    let (tx, rx) = mpsc::channel::<Report<RealKey>>(1024);
+                    let forwarder = tokio::spawn(forward(rx, users, events, stop_rx));
+                    // The scheduler returns once the forwarder is gone
+                    // (stopped, or the daemon's loop ended).
+                    let scheduler = scheduler.run(prober, tx).await;
+                    forwarder.abort();
+                    scheduler
+                });
+                let _ = stopped_tx.send(scheduler);
+            })?;
+        Ok((CheckRunner { stop, stopped }, initial))
+    }
+
+    /// Stops checking; returns the scheduler with its states (for a reload
+    /// to carry them over), or `None` if its thread failed.
+    pub async fn stop(self) -> Option<Scheduler<RealKey>> {
+        let _ = self.stop.send(());
+        self.stopped.await.ok()
+    }
+}
+
+/// Turns the scheduler's reports into events until `stop` fires or the
+/// daemon's loop is gone: transitions one by one, probes in batches.
+async fn forward(
+    mut reports: mpsc::Receiver<Report<RealKey>>,
+    users: Vec<Vec<RealKey>>,
+    events: mpsc::Sender<Event>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut probes: Vec<ProbeResult> = Vec::new();
+    let mut flush = tokio::time::interval(PROBE_BATCH_PERIOD);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let event = tokio::select! {
+            _ = &mut stop => return,
+            _ = flush.tick() => {
+                if probes.is_empty() {
+                    continue;
+                }
+                Event::Probes(std::mem::take(&mut probes))
+            }
+            report = reports.recv() => match report {
+                None => return,
+                Some(Report::Probe(p)) => {
+                    probes.push(ProbeResult {
+                        reals: users.get(p.check).cloned().unwrap_or_default(),
+                        result: result_text(p.outcome.failure()),
+                        failed: !p.outcome.is_pass(),
+                        latency_ms: p.latency.as_secs_f64() * 1000.0,
+                    });
+                    continue;
+                }
+                Some(Report::Transition(t)) => {
+                    // The probes before it first, so that status never
+                    // shows an older probe after the verdict.
+                    if !probes.is_empty()
+                        && events.send(Event::Probes(std::mem::take(&mut probes))).await.is_err()
+                    {
+                        return;
+                    }
+                    Event::Check {
                         vs: t.real.0,
                         real: t.real.1,
                         verdict: t.verdict,
@@ -78,34 +174,13 @@ impl CheckRunner {
                             latency_ms: Some(t.latency.as_secs_f64() * 1000.0),
                             failures: 0,
                         },
-                    },
-                    Report::Probe(p) => Event::Probe {
-                        reals: users.get(p.check).cloned().unwrap_or_default(),
-                        result: result_text(p.outcome.failure()),
-                        failed: !p.outcome.is_pass(),
-                        latency_ms: p.latency.as_secs_f64() * 1000.0,
-                    },
-                };
-                if events.send(event).await.is_err() {
-                    break;
+                    }
                 }
-            }
-        });
-        (
-            CheckRunner {
-                scheduler,
-                forwarder,
             },
-            initial,
-        )
-    }
-
-    /// Stops checking; returns the scheduler with its states (for a reload
-    /// to carry them over), or `None` if its task failed.
-    pub async fn stop(self) -> Option<Scheduler<RealKey>> {
-        self.forwarder.abort();
-        let _ = self.forwarder.await;
-        self.scheduler.await.ok()
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
     }
 }
 
