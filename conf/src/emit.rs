@@ -234,6 +234,11 @@ fn header(header: Header, item: &Map<String, Value>) -> String {
 }
 
 fn entry(shape: Entry, item: &Value) -> String {
+    match shape {
+        Entry::Route => return typed::<crate::model::Route>(item),
+        Entry::Rule => return typed::<crate::model::Rule>(item),
+        _ => {}
+    }
     let Value::Object(obj) = item else {
         return scalar_text(item);
     };
@@ -274,6 +279,11 @@ fn entry(shape: Entry, item: &Value) -> String {
                 text
             }
         },
-        Entry::Word | Entry::Ip | Entry::RawLine => String::new(),
+        Entry::Word | Entry::Ip | Entry::Route | Entry::Rule => String::new(),
     }
+}
+
+/// A line written by its model type's `Display` (routes and rules).
+fn typed<T: serde::de::DeserializeOwned + std::fmt::Display>(item: &Value) -> String {
+    serde_json::from_value::<T>(item.clone()).map_or_else(|_| String::new(), |v| v.to_string())
 }

@@ -2,6 +2,7 @@
 
 pub mod diag;
 pub mod emit;
+pub mod iproute;
 pub mod lexer;
 pub mod model;
 pub mod parse;

@@ -18,6 +18,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::iproute::{
+    Family, Nexthop, NumOrName, Range, Realms, Route, RouteType, RttTime, Rule, RuleType, Target,
+};
+
 /// keepalived 2.2.7 defaults (keepalived.conf(5) and keepalived's sources).
 pub mod defaults {
     use std::time::Duration;
@@ -110,12 +114,16 @@ pub struct Config {
     pub ssl: Option<Ssl>,
     #[serde(default)]
     pub static_ipaddress: Vec<VirtualAddress>,
-    /// `static_routes` lines, as written (ip-route syntax).
+    /// `static_routes` lines (ip-route syntax, see [`crate::iproute`]).
     #[serde(default)]
-    pub static_routes: Vec<String>,
-    /// `static_rules` lines, as written (ip-rule syntax).
+    pub static_routes: Vec<Route>,
+    /// `static_rules` lines (ip-rule syntax, see [`crate::iproute`]).
     #[serde(default)]
-    pub static_rules: Vec<String>,
+    pub static_rules: Vec<Rule>,
+    /// `track_group NAME { group { INSTANCE… } }`: the instances that track a static
+    /// address, route or rule naming the group.
+    #[serde(default)]
+    pub track_groups: Vec<TrackGroup>,
     #[serde(default)]
     pub vrrp_scripts: Vec<VrrpScript>,
     #[serde(default)]
@@ -190,6 +198,16 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     #[serde(default)]
     pub other: Other,
+}
+
+/// `track_group NAME`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackGroup {
+    pub name: String,
+    /// Member instance names.
+    #[serde(default)]
+    pub group: Vec<String>,
 }
 
 /// `vrrp_script NAME`.
@@ -349,12 +367,12 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<VirtualAddress>,
     #[serde(default)]
     pub virtual_ipaddress_excluded: Vec<VirtualAddress>,
-    /// `virtual_routes` lines, as written (ip-route syntax).
+    /// `virtual_routes` lines (ip-route syntax, see [`crate::iproute`]).
     #[serde(default)]
-    pub virtual_routes: Vec<String>,
-    /// `virtual_rules` lines, as written (ip-rule syntax).
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules` lines (ip-rule syntax, see [`crate::iproute`]).
     #[serde(default)]
-    pub virtual_rules: Vec<String>,
+    pub virtual_rules: Vec<Rule>,
     #[serde(default)]
     pub track_interface: Vec<Tracked>,
     #[serde(default)]

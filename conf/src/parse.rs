@@ -788,14 +788,8 @@ impl<I: Iterator<Item = Token>> Parser<I> {
         path: Option<Pointer>,
     ) {
         for line in lines {
-            if entry == Entry::RawLine {
-                if let Some(path) = path {
-                    self.spans
-                        .insert(path.index(list.len()), line[0].span.clone());
-                }
-                list.push(Value::String(
-                    line.iter().map(|t| t.text()).collect::<Vec<_>>().join(" "),
-                ));
+            if let Entry::Route | Entry::Rule = entry {
+                self.ip_line(entry, block_name, &line, list, path);
                 continue;
             }
             let mut i = 0;
@@ -830,7 +824,7 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     Entry::Tracked => Some(self.tracked(&line, &mut i)),
                     Entry::Address => self.virtual_address(block_name, &line, &mut i),
                     Entry::GroupMember => self.group_member(&line, &mut i),
-                    Entry::RawLine => None,
+                    Entry::Route | Entry::Rule => None,
                 };
                 if let Some(value) = value {
                     if let Some(path) = path {
@@ -839,6 +833,45 @@ impl<I: Iterator<Item = Token>> Parser<I> {
                     list.push(value);
                 }
             }
+        }
+    }
+
+    /// One route or rule line ([`crate::iproute`]); the positions of its words are kept
+    /// under the entry's pointer (`/static_routes/0/via`).
+    fn ip_line(
+        &mut self,
+        entry: Entry,
+        block_name: &str,
+        line: &[Token],
+        list: &mut Vec<Value>,
+        path: Option<Pointer>,
+    ) {
+        let read = if entry == Entry::Route {
+            crate::iproute::read_route(line, block_name, &mut self.diagnostics)
+                .map(|r| (serde_json::to_value(r.value), r.spans))
+        } else {
+            crate::iproute::read_rule(line, block_name, &mut self.diagnostics)
+                .map(|r| (serde_json::to_value(r.value), r.spans))
+        };
+        let Some((value, spans)) = read else { return };
+        match value {
+            Ok(value) => {
+                if let Some(path) = path {
+                    let at = path.index(list.len());
+                    for (field, span) in spans {
+                        // Pointers hash byte by byte: `field("nexthops/0/via")` is the
+                        // pointer of `/nexthops/0/via`.
+                        let pointer = if field.is_empty() {
+                            at
+                        } else {
+                            at.field(&field)
+                        };
+                        self.spans.insert(pointer, span);
+                    }
+                }
+                list.push(value);
+            }
+            Err(e) => self.internal_error(&e),
         }
     }
 

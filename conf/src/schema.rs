@@ -54,8 +54,10 @@ pub enum Entry {
     Tracked,
     /// `ADDR[/LEN] [brd …] [dev …] …` → [`crate::model::VirtualAddress`].
     Address,
-    /// The whole line → string (routes, rules).
-    RawLine,
+    /// An ip-route line → [`crate::model::Route`].
+    Route,
+    /// An ip-rule line → [`crate::model::Rule`].
+    Rule,
     /// `ADDR[-LAST] PORT` | `fwmark N` → [`crate::model::GroupMember`].
     GroupMember,
 }
@@ -145,9 +147,11 @@ pub static TOP: Block = Block {
     keys: &[
         same("global_defs", Kind::Block(&GLOBAL_DEFS)),
         key("SSL", "SSL", Kind::Block(&SSL)),
+        // Before the static lines naming them: keepalived looks a group up as it reads them.
+        key("track_group", "track_groups", Kind::Blocks(&TRACK_GROUP)),
         same("static_ipaddress", Kind::Lines(Entry::Address)),
-        same("static_routes", Kind::Lines(Entry::RawLine)),
-        same("static_rules", Kind::Lines(Entry::RawLine)),
+        same("static_routes", Kind::Lines(Entry::Route)),
+        same("static_rules", Kind::Lines(Entry::Rule)),
         key("vrrp_script", "vrrp_scripts", Kind::Blocks(&VRRP_SCRIPT)),
         key(
             "vrrp_track_file",
@@ -175,6 +179,12 @@ pub static TOP: Block = Block {
             Kind::Blocks(&VIRTUAL_SERVER),
         ),
     ],
+};
+
+pub static TRACK_GROUP: Block = Block {
+    name: "track_group",
+    header: Header::Name,
+    keys: &[same("group", Kind::Lines(Entry::Word))],
 };
 
 pub static SSL: Block = Block {
@@ -398,8 +408,8 @@ pub static VRRP_INSTANCE: Block = Block {
         same("authentication", Kind::Block(&AUTHENTICATION)),
         same("virtual_ipaddress", Kind::Lines(Entry::Address)),
         same("virtual_ipaddress_excluded", Kind::Lines(Entry::Address)),
-        same("virtual_routes", Kind::Lines(Entry::RawLine)),
-        same("virtual_rules", Kind::Lines(Entry::RawLine)),
+        same("virtual_routes", Kind::Lines(Entry::Route)),
+        same("virtual_rules", Kind::Lines(Entry::Rule)),
         same("track_interface", Kind::Lines(Entry::Tracked)),
         same("track_script", Kind::Lines(Entry::Tracked)),
         same("track_file", Kind::Lines(Entry::Tracked)),

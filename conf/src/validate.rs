@@ -6,8 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::diag::{Diagnostic, Span};
-use crate::model::{Checker, CheckerKind, Config, LvsMethod, ServiceKey, VrrpState};
+use crate::diag::{Diagnostic, Severity, Span};
+use crate::iproute::Problem;
+use crate::model::{Checker, CheckerKind, Config, LvsMethod, Route, Rule, ServiceKey, VrrpState};
 use crate::parse::SpanMap;
 
 /// VRRP priority range (RFC 3768 §5.3.4; 255 is the address owner).
@@ -45,6 +46,10 @@ pub const POSITIONED: &[&str] = &[
     "track_file",
     "track_interface",
     "group",
+    "static_routes",
+    "static_rules",
+    "virtual_routes",
+    "virtual_rules",
 ];
 
 /// Runs every check; `file` names the configuration for positions the map lacks.
@@ -55,6 +60,7 @@ pub fn validate(config: &Config, spans: &SpanMap, file: &str) -> Vec<Diagnostic>
         out: Vec::new(),
     };
     v.vrrp(config);
+    v.routes_and_rules(config);
     v.virtual_servers(config);
     v.out.sort_by(|a, b| {
         (&a.span.file, a.span.line, a.span.col).cmp(&(&b.span.file, b.span.line, b.span.col))
@@ -341,6 +347,69 @@ impl Validator<'_> {
         }
     }
 
+    /// Routes and rules: the whole-line checks of [`crate::iproute`] (for TOML; the
+    /// keepalived reader has already dropped the lines with errors, so only warnings
+    /// come from it) and `track_group` names.
+    fn routes_and_rules(&mut self, config: &Config) {
+        let groups: HashSet<&str> = config
+            .track_groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect();
+        let mut lines = Vec::new();
+        ip_lines(
+            &mut lines,
+            "",
+            "static",
+            &config.static_routes,
+            &config.static_rules,
+        );
+        for (i, vi) in config.vrrp_instances.iter().enumerate() {
+            let base = format!("/vrrp_instances/{i}");
+            ip_lines(
+                &mut lines,
+                &base,
+                "virtual",
+                &vi.virtual_routes,
+                &vi.virtual_rules,
+            );
+        }
+        for IpLine {
+            base,
+            problems,
+            value,
+            track_group,
+        } in lines
+        {
+            for p in problems {
+                let path = format!("{base}/{}", p.field);
+                let text = value.pointer(&format!("/{}", p.field)).map_or_else(
+                    || p.field.clone(),
+                    |v| v.to_string().trim_matches('"').to_string(),
+                );
+                let paths = [path.trim_end_matches('/'), base.as_str()];
+                match p.severity {
+                    Severity::Error => self.error(&paths, text, p.message),
+                    Severity::Warning => self.warning(&paths, text, p.message),
+                };
+                if let Some(hint) = p.hint {
+                    self.hint(hint);
+                }
+            }
+            if let Some(name) = track_group.filter(|g| !groups.contains(g.as_str())) {
+                let path = format!("{base}/track_group");
+                self.error(
+                    &[&path, &base],
+                    name.clone(),
+                    format!("track_group `{name}` names no track_group block"),
+                )
+                .hint(format!(
+                    "define `track_group {name} {{ group {{ INSTANCE }} }}`"
+                ));
+            }
+        }
+    }
+
     fn tracked_weight(&mut self, weight: Option<i32>, path: &str, base: &str) {
         if let Some(w) = weight {
             if !TRACK_WEIGHT_RANGE.contains(&w) {
@@ -469,6 +538,37 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+}
+
+/// A route or rule to check: where it is, its problems, its JSON form (for the
+/// offending text) and the track_group it names.
+struct IpLine {
+    base: String,
+    problems: Vec<Problem>,
+    value: serde_json::Value,
+    track_group: Option<String>,
+}
+
+/// The routes and rules of one place (`static_…` at the top, `virtual_…` in an instance).
+fn ip_lines(out: &mut Vec<IpLine>, base: &str, prefix: &str, routes: &[Route], rules: &[Rule]) {
+    let block = format!("{prefix}_routes");
+    for (i, route) in routes.iter().enumerate() {
+        out.push(IpLine {
+            base: format!("{base}/{block}/{i}"),
+            problems: route.problems(&block),
+            value: serde_json::to_value(route).unwrap_or_default(),
+            track_group: route.track_group.clone(),
+        });
+    }
+    let block = format!("{prefix}_rules");
+    for (i, rule) in rules.iter().enumerate() {
+        out.push(IpLine {
+            base: format!("{base}/{block}/{i}"),
+            problems: rule.problems(&block),
+            value: serde_json::to_value(rule).unwrap_or_default(),
+            track_group: rule.track_group.clone(),
+        });
     }
 }
 

@@ -146,7 +146,7 @@ impl Gen {
                         let header = self.header(child.header);
                         out.push_str(&format!("{pad}{} {header}{{\n", key.name));
                         if child.header == Header::GroupList {
-                            let entries = self.entries(Entry::GroupMember);
+                            let entries = self.entries(Entry::GroupMember, child.name);
                             for entry in entries {
                                 out.push_str(&format!("{pad}  {entry}\n"));
                             }
@@ -159,7 +159,7 @@ impl Gen {
                 }
                 Kind::Lines(entry) => {
                     out.push_str(&format!("{pad}{} {{\n", key.name));
-                    for entry in self.entries(entry) {
+                    for entry in self.entries(entry, key.name) {
                         out.push_str(&format!("{pad}  {entry}\n"));
                     }
                     out.push_str(&format!("{pad}}}\n"));
@@ -168,6 +168,23 @@ impl Gen {
             };
             out.push_str(&format!("{pad}{line}\n"));
         }
+    }
+
+    /// Route or rule lines: every sample line (the corpus), or a few random ones
+    /// (one when the text is also read as one line, where lines of a list merge).
+    fn ip_lines(&mut self, entry: Entry, block: &str) -> Vec<String> {
+        let samples: Vec<&str> = ip_samples(entry, block).collect();
+        if self.mode == Mode::Every {
+            return samples.into_iter().map(String::from).collect();
+        }
+        let count = if self.one_line_safe {
+            1
+        } else {
+            1 + self.rng.below(3)
+        };
+        (0..count)
+            .map(|_| self.rng.pick(&samples).to_string())
+            .collect()
     }
 
     fn header(&mut self, header: Header) -> String {
@@ -184,12 +201,11 @@ impl Gen {
         }
     }
 
-    fn entries(&mut self, entry: Entry) -> Vec<String> {
-        let count = if entry == Entry::RawLine && self.one_line_safe {
-            1
-        } else {
-            1 + self.rng.below(3)
-        };
+    fn entries(&mut self, entry: Entry, block: &str) -> Vec<String> {
+        if let Entry::Route | Entry::Rule = entry {
+            return self.ip_lines(entry, block);
+        }
+        let count = 1 + self.rng.below(3);
         (0..count)
             .map(|_| match entry {
                 Entry::Word => self.name(),
@@ -224,9 +240,7 @@ impl Gen {
                     }
                     text
                 }
-                Entry::RawLine => {
-                    format!("10.{}.0.0/16 via 10.0.0.1 dev eth0", self.rng.below(256))
-                }
+                Entry::Route | Entry::Rule => String::new(),
                 Entry::GroupMember if self.rng.chance() => {
                     format!("fwmark {}", self.rng.below(100))
                 }
@@ -239,6 +253,56 @@ impl Gen {
             })
             .collect()
     }
+}
+
+/// Route lines using every route keyword between them (keepalived 2.2.7 accepts each:
+/// see tests/corpus/README.md). `track_group` ones are for `static_routes` only.
+const ROUTES: &[&str] = &[
+    "src 10.1.0.1 to 10.2.0.0/16 via 10.1.0.254 dev eth1 scope link table 100 metric 5 protocol static tos 0x10 realms 1/2 onlink",
+    "10.3.0.0/16 via 10.1.0.254 oif eth1 priority 7 mtu lock 1400 advmss 1360 rtt 10ms rttvar 5ms reordering 3 window 65535 cwnd lock 10 ssthresh 20 rto_min 200ms initcwnd 10 initrwnd 20 congctl cubic hoplimit 64 features ecn quickack 1 fastopen_no_cookie 0 append no_track",
+    "2001:db8:1::/64 from 2001:db8:2::/64 via 2001:db8::1 dev eth1 preference 9 pref high expires 300 ttl-propagate enabled dsfield 0x04 prepend",
+    "10.4.0.0/16 gw 10.1.0.254 or 10.1.0.253 dev eth1 add",
+    "10.5.0.0/16 table 200 nexthop via 10.1.0.1 dev eth1 weight 1 onlink nexthop via 10.1.0.2 dev eth2 weight 2 realms 3",
+    "unicast 10.6.0.0/16 dev eth1",
+    "local 10.7.0.1 dev eth1",
+    "broadcast 10.8.255.255 dev eth1",
+    "anycast 10.9.0.0/16 dev eth1",
+    "multicast 224.2.0.0/16 dev eth1",
+    "blackhole 10.10.0.0/16 no_track",
+    "unreachable 10.11.0.0/16 no_track",
+    "prohibit 10.12.0.0/16 no_track",
+    "throw 10.13.0.0/16 no_track",
+    "nat 10.14.0.0/16 dev eth1",
+    "xresolve 10.15.0.0/16 dev eth1",
+    "default dev eth1 table 300 vrf blue",
+    "default dev eth1 table 301 inet6",
+    "default dev eth1 table 302 inet",
+    "to 10.16.0.0/16 dev eth1 track_group TG",
+];
+
+/// Rule lines using every rule keyword between them.
+const RULES: &[&str] = &[
+    "from 10.1.0.0/16 to 10.2.0.0/16 table 100 preference 100 tos 0x10 fwmark 0x10/0xff iif eth1 oif eth2 realms 1/2 suppress_prefixlength 0 suppress_ifgroup 5",
+    "not from 10.3.0.0/16 lookup main order 101 dsfield 0x04 sup_pl 8 sup_group 6 dev eth1",
+    "from 2001:db8::/64 to 2001:db8:1::/64 priority 102 table 50 uidrange 1000-2000 ipproto tcp sport 1000-2000 dport 80-80 protocol 18 tunnel-id 7",
+    "from all preference 103 l3mdev",
+    "to 10.4.0.0/16 preference 104 goto 200",
+    "to 10.5.0.0/16 preference 105 nop",
+    "from 10.6.0.0/16 preference 106 blackhole",
+    "from 10.7.0.0/16 preference 107 type unreachable",
+    "from 10.8.0.0/16 preference 108 prohibit",
+    "preference 109 table 60 inet6",
+    "fwmark 5 table 61 preference 110 inet no_track",
+    "from 10.9.0.0/16 iif eth1 table 62 preference 111 track_group TG",
+];
+
+/// The sample lines that fit `block` (`static_routes`, `virtual_rules`, …).
+fn ip_samples(entry: Entry, block: &str) -> impl Iterator<Item = &'static str> + '_ {
+    let lines = if entry == Entry::Route { ROUTES } else { RULES };
+    lines
+        .iter()
+        .copied()
+        .filter(move |l| block.starts_with("static") || !l.contains("track_group"))
 }
 
 fn generate(seed: u64, mode: Mode, one_line_safe: bool) -> String {
