@@ -8,6 +8,7 @@ pub mod model;
 pub mod parse;
 pub mod schema;
 pub mod source;
+pub mod toml_form;
 pub mod validate;
 
 use std::path::Path;
@@ -114,27 +115,11 @@ fn finish(mut stream: lexer::TokenStream<'_>, file: &str, options: &LoadOptions)
     }
 }
 
-/// Parses the TOML form and validates it like keepalived.conf.
+/// Parses the TOML form and validates it like keepalived.conf; every diagnostic
+/// carries the position of the key or value it is about.
 pub fn load_toml_str(name: &str, text: &str, options: &LoadOptions) -> Loaded {
-    let mut diagnostics = Vec::new();
-    let config = match toml::from_str::<Config>(text) {
-        Ok(config) => config,
-        Err(e) => {
-            let (line, col) = e.span().map_or((0, 0), |range| line_col(text, range.start));
-            let span = Span {
-                file: name.into(),
-                line,
-                col,
-            };
-            diagnostics.push(Diagnostic::error(
-                &span,
-                text.get(e.span().unwrap_or(0..0)).unwrap_or(""),
-                e.message().to_string(),
-            ));
-            Config::default()
-        }
-    };
-    diagnostics.extend(validate::validate(&config, &parse::SpanMap::new(), name));
+    let (config, spans, mut diagnostics) = toml_form::read(name, text);
+    diagnostics.extend(validate::validate(&config, &spans, name));
     if options.strict {
         diag::make_strict(&mut diagnostics);
     }
@@ -142,16 +127,6 @@ pub fn load_toml_str(name: &str, text: &str, options: &LoadOptions) -> Loaded {
         config,
         diagnostics,
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
 }
 
 /// The model as TOML.

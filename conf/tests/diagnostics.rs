@@ -254,11 +254,11 @@ fn toml_form_is_validated_like_keepalived_conf() {
     assert_eq!(
         text,
         [
-            "lvsd.toml:0:0: warning: (VI_1) VRRPv2 advert_int is whole seconds; 0.1 is rounded\n  hint: use `version 3` for sub-second adverts",
-            "lvsd.toml:0:0: warning: (VI_1) nopreempt has no effect unless the initial state is BACKUP\n  hint: set `state BACKUP` on every router of this group",
+            "lvsd.toml:4:1: warning: (VI_1) VRRPv2 advert_int is whole seconds; 0.1 is rounded\n  hint: use `version 3` for sub-second adverts",
+            "lvsd.toml:6:1: warning: (VI_1) nopreempt has no effect unless the initial state is BACKUP\n  hint: set `state BACKUP` on every router of this group",
         ]
     );
-    assert_eq!(loaded.diagnostics[0].text, "/vrrp_instances/0/advert_int");
+    assert_eq!(loaded.diagnostics[0].text, "0.1");
     assert_eq!(
         loaded.config.vrrp_instances[0].advert_int,
         std::time::Duration::from_millis(100)
@@ -268,15 +268,64 @@ fn toml_form_is_validated_like_keepalived_conf() {
         "[[vrrp_instances]]\nname = \"x\"\nprioriti = 3\n",
         &LoadOptions::default(),
     );
-    assert_eq!(bad.diagnostics.len(), 1);
-    assert_eq!(bad.diagnostics[0].span.line, 3);
-    assert!(
-        bad.diagnostics[0]
-            .message
-            .contains("unknown field `prioriti`"),
-        "{}",
-        bad.diagnostics[0]
+    let text: Vec<String> = bad.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "lvsd.toml:3:1: error: unknown key `prioriti`; the entry is ignored\n  hint: did you mean `priority`?",
+            "lvsd.toml:1:1: error: (x) the virtual router id must be set\n  hint: add `virtual_router_id N` (1..=255), the same on every router of this group",
+        ]
     );
+    // The rest is read and checked: the instance is there, with its name.
+    assert_eq!(bad.config.vrrp_instances[0].name, "x");
+}
+
+/// Deserialization errors and the semantic checks run afterwards both name the
+/// line and column of the key or value; a rejected value costs only its entry.
+#[test]
+fn toml_diagnostics_carry_line_and_column() {
+    let toml = r#"[[vrrp_scripts]]
+name = "chk_nginx"
+script = "pidof nginx"
+
+[[vrrp_instances]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 300
+state = "BACKUP"
+track_script = [{ name = "chk_ngnix" }]
+
+[[vrrp_instances]]
+name = "VI_2"
+interface = "eth0"
+virtual_router_id = 51
+prioriti = 100
+
+[[vrrp_instances.virtual_routes]]
+to = "10.0.0.0/8"
+via = "2001:db8::1"
+dev = "eth0"
+"#;
+    let loaded = load_toml_str("lvsd.toml", toml, &LoadOptions::default());
+    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "lvsd.toml:9:12: error: invalid value: integer `300`, expected u8",
+            "lvsd.toml:17:1: error: unknown key `prioriti`; the entry is ignored\n  hint: did you mean `priority`?",
+            "lvsd.toml:11:17: error: (VI_1) track_script `chk_ngnix` names no vrrp_script\n  hint: did you mean `chk_nginx`?",
+            "lvsd.toml:16:1: error: (VI_2) virtual_router_id 51 is already used by `VI_1` on interface eth0 (IPv4)\n  hint: each VRRP instance on one interface and family needs its own virtual_router_id",
+            "lvsd.toml:21:1: error: the route mixes IPv4 and IPv6 (the line is inet)\n  hint: a route or rule is of one family; split it in two",
+        ]
+    );
+    assert_eq!(loaded.diagnostics[0].text, "300");
+    assert_eq!(loaded.diagnostics[2].text, "chk_ngnix");
+    assert_eq!(loaded.diagnostics[4].text, "2001:db8::1");
+    // Both instances are read; the rejected priority is the default.
+    let instances = &loaded.config.vrrp_instances;
+    assert_eq!(instances.len(), 2);
+    assert_eq!(instances[0].priority, conf::model::defaults::PRIORITY);
 }
 
 #[test]
