@@ -547,14 +547,22 @@ fn family_problems(
     out: &mut Vec<Problem>,
 ) -> Option<Family> {
     let mut family = explicit;
+    let mut by = explicit.map(|f| format!("`{}`", f.word()));
     for (field, f) in addresses {
         match (family, f) {
             (_, None) => {}
-            (None, Some(f)) => family = Some(*f),
+            (None, Some(f)) => {
+                family = Some(*f);
+                by = Some(format!("`{field}`"));
+            }
             (Some(a), Some(b)) if a != *b => out.push(
                 Problem::error(
                     field.clone(),
-                    format!("{what} mixes IPv4 and IPv6 (the line is {})", a.word()),
+                    format!(
+                        "{what} mixes IPv4 and IPv6 (it is {} by {})",
+                        if a == Family::Inet { "IPv4" } else { "IPv6" },
+                        by.as_deref().unwrap_or("default")
+                    ),
                 )
                 .hint("a route or rule is of one family; split it in two"),
             ),
@@ -577,22 +585,30 @@ fn family_only(family: Option<Family>, only: Family, field: &str, out: &mut Vec<
     }
 }
 
-fn static_only(track_group: &Option<String>, in_static: bool, block: &str, out: &mut Vec<Problem>) {
+fn static_only(track_group: &Option<String>, in_static: bool, out: &mut Vec<Problem>) {
     if track_group.is_some() && !in_static {
         out.push(
             Problem::error(
                 "track_group",
-                format!("`track_group` is for static routes and rules, not `{block}`"),
+                "`track_group` is for static routes and rules only",
             )
             .hint("a virtual route or rule follows its vrrp_instance"),
         );
     }
 }
 
+/// `RTPROT_KEEPALIVED`, the routing protocol number keepalived marks its routes and rules with.
+pub const RTPROT_KEEPALIVED: u32 = 18;
+
 /// keepalived marks what it tracks as its own (protocol `keepalived`, 18), whatever
 /// the line says ("cannot be tracked if protocol is not RTPROT_KEEPALIVED").
-fn tracked_protocol(protocol: bool, no_track: bool, out: &mut Vec<Problem>) {
-    if protocol && !no_track {
+fn tracked_protocol(protocol: Option<NumOrName>, no_track: bool, out: &mut Vec<Problem>) {
+    let own = match &protocol {
+        Some(NumOrName::Num(n)) => *n == RTPROT_KEEPALIVED,
+        Some(NumOrName::Name(name)) => name == "keepalived",
+        None => true,
+    };
+    if !own && !no_track {
         out.push(
             Problem::warning(
                 "protocol",
@@ -681,13 +697,8 @@ impl Route {
                 ));
             }
         }
-        tracked_protocol(self.protocol.is_some(), self.no_track, &mut out);
-        static_only(
-            &self.track_group,
-            block.starts_with("static"),
-            block,
-            &mut out,
-        );
+        tracked_protocol(self.protocol.clone(), self.no_track, &mut out);
+        static_only(&self.track_group, block.starts_with("static"), &mut out);
         if self.dev.is_none() && !self.no_track {
             // keepalived: "cannot track route … with no interface specified, not tracking".
             out.push(
@@ -797,13 +808,9 @@ impl Rule {
         if self.l3mdev && self.table.is_some() {
             out.push(Problem::error("l3mdev", "an l3mdev rule takes no `table`"));
         }
-        tracked_protocol(self.protocol.is_some(), self.no_track, &mut out);
-        static_only(
-            &self.track_group,
-            block.starts_with("static"),
-            block,
-            &mut out,
-        );
+        let protocol = self.protocol.map(|p| NumOrName::Num(p.into()));
+        tracked_protocol(protocol, self.no_track, &mut out);
+        static_only(&self.track_group, block.starts_with("static"), &mut out);
         if self.track_group.is_some() && self.iif.is_none() {
             out.push(
                 Problem::warning(

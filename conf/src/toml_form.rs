@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use toml::de::{DeTable, DeValue, Deserializer};
+use toml::de::{DeArray, DeTable, DeValue, Deserializer};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Span};
@@ -136,11 +136,29 @@ fn remove_entry_at(table: &mut DeTable<'_>, offset: usize) -> bool {
     found.is_some_and(|key| table.remove(&key).is_some())
 }
 
-/// Removes an entry at `offset` inside a table or an array's tables.
+/// Removes an entry at `offset` inside a table or an array: an entry of one of its
+/// tables, else the array item itself (a table missing a required field).
 fn remove_inside(value: &mut Spanned<DeValue<'_>>, offset: usize) -> bool {
     match value.get_mut() {
         DeValue::Table(table) => remove_entry_at(table, offset),
-        DeValue::Array(items) => items.iter_mut().any(|item| remove_inside(item, offset)),
+        DeValue::Array(items) => {
+            if items.iter_mut().any(|item| remove_inside(item, offset)) {
+                return true;
+            }
+            let Some(at) = items.iter().position(|item| contains(item.span(), offset)) else {
+                return false;
+            };
+            // DeArray has no `remove`: rebuild it without the item (its array-of-tables
+            // flag only matters while parsing).
+            let mut kept = DeArray::new();
+            for (i, item) in items.iter().enumerate() {
+                if i != at {
+                    kept.push(item.clone());
+                }
+            }
+            *items = kept;
+            true
+        }
         _ => false,
     }
 }

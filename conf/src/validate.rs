@@ -376,6 +376,7 @@ impl Validator<'_> {
         }
         for IpLine {
             base,
+            block,
             problems,
             value,
             track_group,
@@ -388,9 +389,10 @@ impl Validator<'_> {
                     |v| v.to_string().trim_matches('"').to_string(),
                 );
                 let paths = [path.trim_end_matches('/'), base.as_str()];
+                let message = format!("{} (`{block}`)", p.message);
                 match p.severity {
-                    Severity::Error => self.error(&paths, text, p.message),
-                    Severity::Warning => self.warning(&paths, text, p.message),
+                    Severity::Error => self.error(&paths, text, message),
+                    Severity::Warning => self.warning(&paths, text, message),
                 };
                 if let Some(hint) = p.hint {
                     self.hint(hint);
@@ -545,6 +547,8 @@ impl Validator<'_> {
 /// offending text) and the track_group it names.
 struct IpLine {
     base: String,
+    /// `static_routes`, `virtual_rules`, …, named in messages as the keepalived reader does.
+    block: String,
     problems: Vec<Problem>,
     value: serde_json::Value,
     track_group: Option<String>,
@@ -556,6 +560,7 @@ fn ip_lines(out: &mut Vec<IpLine>, base: &str, prefix: &str, routes: &[Route], r
     for (i, route) in routes.iter().enumerate() {
         out.push(IpLine {
             base: format!("{base}/{block}/{i}"),
+            block: block.clone(),
             problems: route.problems(&block),
             value: serde_json::to_value(route).unwrap_or_default(),
             track_group: route.track_group.clone(),
@@ -565,6 +570,7 @@ fn ip_lines(out: &mut Vec<IpLine>, base: &str, prefix: &str, routes: &[Route], r
     for (i, rule) in rules.iter().enumerate() {
         out.push(IpLine {
             base: format!("{base}/{block}/{i}"),
+            block: block.clone(),
             problems: rule.problems(&block),
             value: serde_json::to_value(rule).unwrap_or_default(),
             track_group: rule.track_group.clone(),

@@ -316,7 +316,7 @@ dev = "eth0"
             "lvsd.toml:17:1: error: unknown key `prioriti`; the entry is ignored\n  hint: did you mean `priority`?",
             "lvsd.toml:11:17: error: (VI_1) track_script `chk_ngnix` names no vrrp_script\n  hint: did you mean `chk_nginx`?",
             "lvsd.toml:16:1: error: (VI_2) virtual_router_id 51 is already used by `VI_1` on interface eth0 (IPv4)\n  hint: each VRRP instance on one interface and family needs its own virtual_router_id",
-            "lvsd.toml:21:1: error: the route mixes IPv4 and IPv6 (the line is inet)\n  hint: a route or rule is of one family; split it in two",
+            "lvsd.toml:21:1: error: the route mixes IPv4 and IPv6 (it is IPv4 by `to`) (`virtual_routes`)\n  hint: a route or rule is of one family; split it in two",
         ]
     );
     assert_eq!(loaded.diagnostics[0].text, "300");
@@ -369,4 +369,179 @@ fn a_service_without_protocol_is_udp_with_a_warning() {
     );
     // A fwmark service has no protocol to set: no warning.
     assert!(diags("virtual_server fwmark 1 {\n  real_server 10.0.0.2 80 {\n  }\n}\n").is_empty());
+}
+
+/// Bad words in routes and rules: each is an error at the offending word, naming
+/// it and the block; the line is dropped (as keepalived drops it) and the rest loads.
+#[test]
+fn malformed_routes_and_rules_give_exact_diagnostics_and_the_rest_loads() {
+    let text = "vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  virtual_routes {
+    10.1.0.0/16 via 10.0.0.300 dev eth0
+    10.2.0.0/16 dev eth0 mtx 1400
+    10.3.0.0/16 dev
+    10.4.0.0/16 via 2001:db8::1 dev eth0
+    10.5.0.0/16 dev eth0 track_group G
+    inet6 2001:db8:5::/64 dev eth0 metric 70000000000
+    10.6.0.0/16 via 10.0.0.1 dev eth0
+  }
+  virtual_rules {
+    from 10.0.0.0/8 preference 10
+    from 10.0.0.0/8 table 5 goto 20 preference 10
+    to 10.0.0.0/8 table 5 preference 30 sport 80
+    from 10.0.0.0/8 to 2001:db8::/32 table 5 preference 40
+    iif eth0 table 6
+  }
+}
+";
+    let loaded = load_keepalived_str("k.conf", text, &LoadOptions::default());
+    let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "k.conf:6:21: error: `10.0.0.300` is not an IP address (`via` in `virtual_routes`)",
+            "k.conf:7:26: error: unknown keyword `mtx` in a route (`virtual_routes`)\n  hint: did you mean `mtu`?",
+            "k.conf:8:17: error: `dev` needs a value (`virtual_routes`)",
+            "k.conf:9:21: error: the route mixes IPv4 and IPv6 (it is IPv4 by `to`) (`virtual_routes`)\n  hint: a route or rule is of one family; split it in two",
+            "k.conf:10:38: error: `track_group` is for static routes and rules only (`virtual_routes`)\n  hint: a virtual route or rule follows its vrrp_instance",
+            "k.conf:11:5: warning: keepalived 2.2.7 skips the word after `inet6` (here `2001:db8:5::/64`); lvsd reads it\n  hint: write the family last on the line, or leave it out: the addresses give it",
+            "k.conf:11:43: error: `70000000000` is out of range for `metric` (0..=4294967295)",
+            "k.conf:15:5: error: the rule has no action (`virtual_rules`)\n  hint: add one of `table N`, `goto N`, `nop`, `blackhole`, `unreachable`, `prohibit`, `l3mdev`",
+            "k.conf:16:34: error: a rule takes one action; `table` and `goto` are given (`virtual_rules`)",
+            "k.conf:17:47: warning: keepalived 2.2.7 rejects a single port in `sport` and ignores the selector\n  hint: write `sport 80-80`",
+            "k.conf:18:24: error: the rule mixes IPv4 and IPv6 (it is IPv4 by `from`) (`virtual_rules`)\n  hint: a route or rule is of one family; split it in two",
+            "k.conf:19:5: warning: the rule has no preference; keepalived assigns one, which is probably not what you want (`virtual_rules`)\n  hint: add `preference N`",
+        ]
+    );
+    // The offending text is the word itself.
+    assert_eq!(loaded.diagnostics[0].text, "10.0.0.300");
+    assert_eq!(loaded.diagnostics[1].text, "mtx");
+    let vi = &loaded.config.vrrp_instances[0];
+    assert_eq!(
+        vi.virtual_router_id,
+        Some(51),
+        "the rest of the instance loads"
+    );
+    let routes: Vec<String> = vi.virtual_routes.iter().map(ToString::to_string).collect();
+    assert_eq!(routes, ["10.6.0.0/16 via 10.0.0.1 dev eth0"]);
+    let rules: Vec<String> = vi.virtual_rules.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rules,
+        [
+            "to 10.0.0.0/8 preference 30 sport 80-80 table 5",
+            "iif eth0 table 6"
+        ]
+    );
+}
+
+/// The typed form: keepalived's defaults and spellings become one model (`gw` → via,
+/// `oif` → dev, `via … or …` → two nexthops, family from the addresses, IPv4 without).
+#[test]
+fn routes_and_rules_are_typed() {
+    use conf::model::{Family, Nexthop, NumOrName, Range, Target};
+    let loaded = load_keepalived_str(
+        "k.conf",
+        "static_routes {\n  2001:db8::/32 via 2001:db8::1 oif eth1 table main mtu lock 1400\n  10.0.0.0/8 gw 10.1.1.1 or 10.1.1.2 dev eth0 no_track\n  default dev eth0 table 7 inet6\n}\nstatic_rules {\n  from all fwmark 0x10/0xff lookup 100 priority 5 sport 1000-2000\n}\n",
+        &LoadOptions::default(),
+    );
+    let config = &loaded.config;
+    let v6 = &config.static_routes[0];
+    assert_eq!(v6.effective_family(), Family::Inet6);
+    assert_eq!(v6.family, None, "the addresses give the family");
+    assert_eq!(v6.dev.as_deref(), Some("eth1"));
+    assert_eq!(v6.table, Some(NumOrName::Name("main".into())));
+    assert_eq!(
+        (v6.mtu, v6.lock.as_slice()),
+        (Some(1400), &["mtu".to_string()][..])
+    );
+    let or = &config.static_routes[1];
+    assert_eq!(or.via, None);
+    assert_eq!(
+        or.nexthops,
+        [
+            Nexthop {
+                via: Some("10.1.1.1".parse().unwrap()),
+                ..Nexthop::default()
+            },
+            Nexthop {
+                via: Some("10.1.1.2".parse().unwrap()),
+                ..Nexthop::default()
+            },
+        ]
+    );
+    assert_eq!(or.effective_family(), Family::Inet);
+    let default = &config.static_routes[2];
+    assert_eq!(
+        (default.to, default.family),
+        (Target::Default, Some(Family::Inet6))
+    );
+    let rule = &config.static_rules[0];
+    assert_eq!((rule.fwmark, rule.fwmask), (Some(16), Some(255)));
+    assert_eq!(rule.table, Some(NumOrName::Num(100)));
+    assert_eq!(rule.preference, Some(5));
+    assert_eq!(
+        rule.sport,
+        Some(Range {
+            start: 1000,
+            end: 2000
+        })
+    );
+    assert_eq!(
+        rule.effective_family(),
+        Family::Inet,
+        "keepalived: IPv4 when nothing says"
+    );
+    // The dump writes the typed form, which reads back to the same model.
+    let dump = conf::to_keepalived(config);
+    assert!(
+        dump.contains("10.0.0.0/8 dev eth0 no_track nexthop via 10.1.1.1 nexthop via 10.1.1.2\n"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("from all preference 5 fwmark 16/255 sport 1000-2000 table 100\n"),
+        "{dump}"
+    );
+    let again = load_keepalived_str("dump.conf", &dump, &LoadOptions::default());
+    assert_eq!(&again.config, config);
+}
+
+/// TOML routes and rules: a bad value is reported where it is written and costs its
+/// route only; the whole-line checks point at the field inside the line.
+#[test]
+fn toml_routes_and_rules_report_positions_and_keep_the_rest() {
+    let toml = r#"[[static_routes]]
+to = "10.0.0.300/8"
+dev = "eth0"
+
+[[static_routes]]
+to = "10.1.0.0/16"
+dev = "eth0"
+nexthops = [{ via = "10.0.0.1", weight = 0 }]
+
+[[static_rules]]
+from = "10.0.0.0/8"
+table = 5
+goto = 9
+preference = 1
+"#;
+    let loaded = load_toml_str("lvsd.toml", toml, &LoadOptions::default());
+    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "lvsd.toml:2:6: error: `10.0.0.300` is not an IP address",
+            "lvsd.toml:1:1: error: missing field `to`",
+            "lvsd.toml:8:33: error: a nexthop weight is 1..=256 (`static_routes`)",
+            "lvsd.toml:13:1: error: a rule takes one action; `table` and `goto` are given (`static_rules`)",
+        ]
+    );
+    assert_eq!(
+        loaded.config.static_routes.len(),
+        1,
+        "the second route is kept"
+    );
+    assert_eq!(loaded.config.static_routes[0].to.to_string(), "10.1.0.0/16");
 }

@@ -292,7 +292,7 @@ const RULES: &[&str] = &[
     "from 10.7.0.0/16 preference 107 type unreachable",
     "from 10.8.0.0/16 preference 108 prohibit",
     "preference 109 table 60 inet6",
-    "fwmark 5 table 61 preference 110 inet no_track",
+    "fwmark 5 table 61 preference 110 no_track inet",
     "from 10.9.0.0/16 iif eth1 table 62 preference 111 track_group TG",
 ];
 
@@ -423,3 +423,74 @@ proptest! {
         prop_assert_eq!(parse(&one_line), parse(&text), "{}", one_line);
     }
 }
+
+/// The route and rule corpus: every route and rule keyword, each line accepted by
+/// keepalived 2.2.7 (`keepalived -t -f tests/corpus/routes-rules.conf`, see
+/// tests/corpus/README.md for its output), read with exactly the warnings keepalived
+/// gives for the same lines, and written back (keepalived text and TOML) unchanged.
+#[test]
+fn routes_and_rules_corpus_uses_every_keyword_and_round_trips() {
+    let lines = |entry: Entry, block: &str, pad: &str| -> String {
+        ip_samples(entry, block)
+            .map(|l| format!("{pad}{l}\n"))
+            .collect()
+    };
+    let text = format!(
+        "global_defs {{\n  dynamic_interfaces\n}}\ntrack_group TG {{\n  group {{\n    VI_1\n  }}\n}}\n\
+         static_routes {{\n{}}}\nstatic_rules {{\n{}}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth1\n  virtual_router_id 51\n  \
+         virtual_ipaddress {{\n    10.0.0.100/24\n  }}\n  virtual_routes {{\n{}  }}\n  virtual_rules {{\n{}  }}\n}}\n",
+        lines(Entry::Route, "static_routes", "  "),
+        lines(Entry::Rule, "static_rules", "  "),
+        lines(Entry::Route, "virtual_routes", "    "),
+        lines(Entry::Rule, "virtual_rules", "    "),
+    );
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/routes-rules.conf");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "corpus changed: UPDATE_SNAPSHOTS=1, then check it with keepalived -t again"
+    );
+    let words: std::collections::HashSet<&str> = text.split_whitespace().collect();
+    for keyword in conf::iproute::ROUTE_KEYWORDS
+        .iter()
+        .chain(conf::iproute::RULE_KEYWORDS)
+    {
+        assert!(words.contains(keyword), "`{keyword}` unused");
+    }
+    let loaded = load_keepalived_str("routes-rules.conf", &text, &LoadOptions::default());
+    let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(diagnostics, EXPECTED_CORPUS_DIAGNOSTICS, "{diagnostics:#?}");
+    let config = loaded.config;
+    assert_eq!(config.static_routes.len(), ROUTES.len());
+    assert_eq!(config.static_rules.len(), RULES.len());
+    let vi = &config.vrrp_instances[0];
+    assert_eq!(
+        vi.virtual_routes.len(),
+        ROUTES.len() - 1,
+        "no track_group line"
+    );
+    assert_eq!(
+        vi.virtual_rules.len(),
+        RULES.len() - 1,
+        "no track_group line"
+    );
+    assert_round_trips(&config, &text);
+}
+
+/// What lvsd says about the corpus; keepalived 2.2.7 warns about the same lines
+/// (protocol reset, gw/or deprecated, untracked routes without dev), see the README.
+const EXPECTED_CORPUS_DIAGNOSTICS: &[&str] = &[
+    "routes-rules.conf:13:15: warning: `gw` is deprecated; use `via`\n  hint: replace `gw` with `via`",
+    "routes-rules.conf:13:29: warning: `or` is deprecated; use `nexthop`\n  hint: write `nexthop via A nexthop via B`",
+    "routes-rules.conf:56:17: warning: `gw` is deprecated; use `via`\n  hint: replace `gw` with `via`",
+    "routes-rules.conf:56:31: warning: `or` is deprecated; use `nexthop`\n  hint: write `nexthop via A nexthop via B`",
+    "routes-rules.conf:10:94: warning: a tracked line gets protocol `keepalived` (18); this protocol is replaced (`static_routes`)\n  hint: add `no_track` to keep the protocol",
+    "routes-rules.conf:14:3: warning: a route without `dev` is not tracked (`static_routes`)\n  hint: add `dev IFNAME`, or `no_track` to say so",
+    "routes-rules.conf:53:96: warning: a tracked line gets protocol `keepalived` (18); this protocol is replaced (`virtual_routes`)\n  hint: add `no_track` to keep the protocol",
+    "routes-rules.conf:57:5: warning: a route without `dev` is not tracked (`virtual_routes`)\n  hint: add `dev IFNAME`, or `no_track` to say so",
+];
