@@ -8,14 +8,25 @@ bridge `lan`; directors `a` (priority 150, MASTER) and `b` (priority 100,
 BACKUP) and a client `c` on it; 192.168.77.1/.2/.10, VIP 192.168.77.100/24.
 These addresses exist only inside the namespaces.
 
-For each implementation, VRRP version (v2 advert_int 1 s, v3 advert_int
-0.1 s) and case (SIGKILL of the master's processes; SIGKILL plus link down;
-SIGTERM), it runs N times:
-  - `c` probes the VIP with an ICMP echo every 10 ms (probe.py ping);
+For each VRRP version (v2 advert_int 1 s, v3 advert_int 0.1 s) and case
+(SIGKILL of the master's processes; SIGKILL plus link down; SIGTERM), it
+runs N failures per implementation:
+  - `c` probes the VIP with an ICMP echo every 10 ms (probe.py ping), at
+    a phase to `a`'s adverts set per run (spread evenly over 10 ms), and
+    records ARP and VRRP frames on its wire (probe.py frames);
   - `b` records every VRRP advert it receives (probe.py adverts) and the
-    moment the VIP appears on its interface (`ip monitor address`);
-and reports the medians of: the VIP on `b` after the signal, after the
-master's last advert, and the client's longest gap between replies.
+    moment the VIP appears on its interface (probe.py addresses);
+  - the signal is sent from `b`'s namespace a fixed offset after an advert
+    from `a` arrived there (probe.py kill): run i uses (i + 0.5)/N of the
+    advert interval, the same offsets for every implementation, which take
+    turns run by run. Packet times are kernel receive timestamps.
+It prints every run, the medians of: the VIP on `b` after the signal,
+after the master's last advert, and the client's longest gap between
+replies; and, with two implementations, the paired differences (second
+minus first) at each offset, with their median and mean and how often the
+second was later. Where the time goes on `b` is shown too: `b`'s first
+advert, its first gratuitous ARP seen by `c`, and `c`'s first reply after
+that ARP.
 
 Usage (root):  bench/failover/failover.py [--runs N] [--impl keepalived,lvsd]
                                            [--lvsd PATH] [--cases kill,kill-linkdown,term]
@@ -37,6 +48,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "probe.py")
 VIP = "192.168.77.100"
 ADDR = {"a": "192.168.77.1", "b": "192.168.77.2", "c": "192.168.77.10"}
+MAC = {node: f"02:00:00:77:00:0{i + 1}" for i, node in enumerate(["a", "b", "c"])}
+PROBE_MS = 10
 PREFIX = f"lvsdt-{os.getpid()}-fb"
 
 CONF = """# failover benchmark, director {node}
@@ -82,11 +95,11 @@ class Lab:
                 sh("ip", "-n", ns(node), "link", "set", "lo", "up")
             sh("ip", "-n", ns("lan"), "link", "add", "br0", "type", "bridge")
             sh("ip", "-n", ns("lan"), "link", "set", "br0", "up")
-            for i, node in enumerate(["a", "b", "c"]):
+            for node in ["a", "b", "c"]:
                 port = f"p{node}"
                 sh("ip", "-n", ns("lan"), "link", "add", port, "type", "veth", "peer", "eth0", "netns", ns(node))
                 sh("ip", "-n", ns("lan"), "link", "set", port, "master", "br0", "up")
-                sh("ip", "-n", ns(node), "link", "set", "eth0", "address", f"02:00:00:77:00:0{i + 1}")
+                sh("ip", "-n", ns(node), "link", "set", "eth0", "address", MAC[node])
                 sh("ip", "-n", ns(node), "addr", "add", f"{ADDR[node]}/24", "dev", "eth0")
                 sh("ip", "-n", ns(node), "link", "set", "eth0", "up")
         except BaseException:
@@ -155,9 +168,6 @@ class Director:
                 except ProcessLookupError:
                     pass
 
-    def terminate(self):
-        self.proc.send_signal(signal.SIGTERM)
-
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -171,7 +181,7 @@ class Director:
 
 
 class Stream:
-    """A probe process whose lines are collected with their arrival time."""
+    """A probe process and the lines it printed, split into words."""
 
     def __init__(self, argv):
         self.lines = []
@@ -181,16 +191,29 @@ class Stream:
 
     def _read(self):
         for line in self.proc.stdout:
-            self.lines.append((time.monotonic(), line.split()))
+            self.lines.append(line.split())
+
+    def find(self, kind):
+        return [w for w in list(self.lines) if w and w[0] == kind]
+
+    def wait_ready(self, timeout):
+        if not wait_for(lambda: self.find("ready") or self.proc.poll() is not None, timeout) \
+                or not self.find("ready"):
+            raise RuntimeError(f"probe {self.proc.args[4:]} did not start")
 
     def stop(self):
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.proc.terminate()
         try:
             self.proc.wait(3)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         self.thread.join(3)
+
+
+def probe(node, *args):
+    return Stream(["ip", "netns", "exec", ns(node), sys.executable, PROBE, *args])
 
 
 def wait_for(pred, timeout, step=0.01):
@@ -202,7 +225,10 @@ def wait_for(pred, timeout, step=0.01):
     return False
 
 
-def one_run(lab, impl, version, case, confs, tmp, lvsd):
+def one_run(lab, impl, version, case, confs, tmp, lvsd, offset, phase):
+    """One failure of `a`, signalled `offset` seconds after an advert from
+    `a` reached `b`; the client's echoes go out `phase` seconds after each
+    advert from `a` and every 10 ms after that."""
     advert = 1.0 if version == "v2" else 0.1
     lab.reset()
     b = Director(impl, "b", confs["b"], tmp, lvsd)
@@ -214,20 +240,32 @@ def one_run(lab, impl, version, case, confs, tmp, lvsd):
         time.sleep(3 * advert + 0.5)  # b has heard a and is BACKUP
         if lab.has_vip("b"):
             raise RuntimeError(f"{impl} {version}: both directors hold the VIP before the failure")
-        monitor = Stream(["ip", "-n", ns("b"), "-o", "monitor", "address"])
-        sniff = Stream(["ip", "netns", "exec", ns("b"), sys.executable, PROBE, "adverts"])
-        ping = Stream(["ip", "netns", "exec", ns("c"), sys.executable, PROBE, "ping", VIP, "10"])
-        probes = [monitor, sniff, ping]
+        monitor = probe("b", "addresses")
+        sniff = probe("b", "adverts")
+        wire = probe("c", "frames")
+        ping = probe("c", "ping", VIP, str(PROBE_MS), "--anchor", ADDR["a"], f"{phase * 1000:.3f}")
+        probes = [monitor, sniff, wire, ping]
+        for p in probes:
+            p.wait_ready(10)
         time.sleep(1.0)
-        t0 = time.monotonic()
+        # The signal goes out from b's namespace at a fixed phase after an
+        # advert from a arrived there (probe.py kill), so both
+        # implementations are failed at the same offsets.
         if case == "term":
-            a.terminate()
+            signal_args = ["TERM", str(a.proc.pid)]
         else:
-            a.kill_all()
-            if case == "kill-linkdown":
-                sh("ip", "-n", ns("a"), "link", "set", "eth0", "down")
+            signal_args = ["KILL"] + [str(pid) for pid in a.pids()]
+        if case == "kill-linkdown":
+            signal_args += ["--link-down", ns("a"), "eth0"]
+        killer = probe("b", "kill", ADDR["a"], f"{offset * 1000:.3f}", *signal_args)
+        probes.append(killer)
+        if not wait_for(lambda: killer.find("signal"), 10 * advert + 5):
+            raise RuntimeError(f"{impl} {version} {case}: no advert from a reached b before the signal")
+        t0, t_trigger = (float(x) for x in killer.find("signal")[0][1:3])
+
         def vip_on_b():
-            return next((t for t, w in monitor.lines if VIP + "/24" in w and "Deleted" not in w[0]), None)
+            return next((float(w[1]) for w in monitor.find("address")
+                         if w[2] == "new" and w[3] == VIP + "/24"), None)
         if not wait_for(lambda: vip_on_b() is not None, 15):
             raise RuntimeError(f"{impl} {version} {case}: b never took the VIP over")
         t_vip = vip_on_b()
@@ -237,18 +275,126 @@ def one_run(lab, impl, version, case, confs, tmp, lvsd):
             p.stop()
         a.stop()
         b.stop()
-    from_a = [float(w[1]) for _, w in sniff.lines if len(w) >= 4 and w[2] == ADDR["a"]]
+    from_a = [float(w[1]) for w in sniff.find("advert") if w[2] == ADDR["a"]]
     last_advert = max((t for t in from_a if t <= t_vip), default=t0)
-    replies = sorted(float(w[1]) for _, w in ping.lines if w[0] == "reply")
+    replies = sorted(float(w[1]) for w in ping.find("reply"))
     window = [t for t in replies if t >= t0 - 0.1]
     gaps = [y - x for x, y in zip(window, window[1:])]
     if window and window[0] > t0:
         gaps.append(window[0] - t0)
+    # What the client saw on the wire: b's first gratuitous ARP for the VIP
+    # and b's first advert, then the first echo reply after that ARP.
+    garp = next((float(w[1]) for w in wire.find("arp")
+                 if w[2] == MAC["b"] and w[4] == VIP and float(w[1]) >= t0), float("nan"))
+    b_advert = next((float(w[1]) for w in wire.find("vrrp")
+                     if w[3] == ADDR["b"] and float(w[1]) >= t0), float("nan"))
+    reply_after_garp = next((t for t in replies if t >= garp), float("nan"))
     return {
+        "offset_ms": offset * 1000,
+        "probe_phase_ms": phase * 1000,
+        "signal_after_advert_ms": (t0 - t_trigger) * 1000,
         "vip_after_signal_ms": (t_vip - t0) * 1000,
         "vip_after_last_advert_ms": (t_vip - last_advert) * 1000,
         "client_outage_ms": max(gaps, default=float("nan")) * 1000,
+        "first_advert_after_vip_ms": (b_advert - t_vip) * 1000,
+        "garp_after_vip_ms": (garp - t_vip) * 1000,
+        "reply_after_garp_ms": (reply_after_garp - garp) * 1000,
     }
+
+
+# Columns printed for each case (the JSON has every field of every run).
+COLUMNS = [
+    ("vip_after_signal_ms", "VIP after signal"),
+    ("vip_after_last_advert_ms", "after last advert"),
+    ("client_outage_ms", "client outage"),
+]
+DETAIL = [
+    ("first_advert_after_vip_ms", "b advert-VIP"),
+    ("garp_after_vip_ms", "GARP-VIP"),
+    ("reply_after_garp_ms", "reply-GARP"),
+]
+
+
+def median(values):
+    values = [v for v in values if v == v]  # without NaN
+    return statistics.median(values) if values else float("nan")
+
+
+# A paired difference within this is "the same" (the probes' own timing).
+SAME_MS = 1.0
+
+
+def paired(runs_a, runs_b, key):
+    """Per-offset differences b - a of one measure, and their summary;
+    `slower`/`faster` count differences beyond SAME_MS."""
+    diffs = [rb[key] - ra[key] for ra, rb in zip(runs_a, runs_b)]
+    valid = [d for d in diffs if d == d]
+    return {
+        "diffs": diffs,
+        "median": median(valid),
+        "mean": statistics.fmean(valid) if valid else float("nan"),
+        "slower": sum(1 for d in valid if d > SAME_MS),
+        "faster": sum(1 for d in valid if d < -SAME_MS),
+    }
+
+
+def report_case(version, case, impls, runs):
+    print(f"\n{version} {case}: per run (ms; offset = signal after an advert from a on b, "
+          f"phase = client's echoes after it)", flush=True)
+    header = f"  {'offset':>7} {'phase':>5} {'impl':<10} {'sig-adv':>7}" + "".join(f" {t:>17}" for _, t in COLUMNS) \
+        + "".join(f" {t:>13}" for _, t in DETAIL)
+    print(header)
+    for i in range(len(runs[impls[0]])):
+        for impl in impls:
+            r = runs[impl][i]
+            print(f"  {r['offset_ms']:7.1f} {r['probe_phase_ms']:5.1f} {impl:<10} {r['signal_after_advert_ms']:7.1f}"
+                  + "".join(f" {r[k]:17.1f}" for k, _ in COLUMNS)
+                  + "".join(f" {r[k]:13.1f}" for k, _ in DETAIL))
+    rows = []
+    for impl in impls:
+        row = {"impl": impl, "version": version, "case": case, "runs": len(runs[impl])}
+        for k in runs[impl][0]:
+            row[k] = median(r[k] for r in runs[impl])
+        row["all"] = runs[impl]
+        rows.append(row)
+        print(f"{impl:<10} {version} {case:<14} n={len(runs[impl]):<3} "
+              f"VIP after signal {row['vip_after_signal_ms']:7.0f} ms   "
+              f"after last advert {row['vip_after_last_advert_ms']:7.0f} ms   "
+              f"client outage {row['client_outage_ms']:7.0f} ms", flush=True)
+    pairs = {}
+    if len(impls) == 2:
+        base, other = impls
+        for k, title in COLUMNS + DETAIL:
+            p = paired(runs[base], runs[other], k)
+            pairs[k] = p
+            print(f"  paired {other} - {base}, {title:<17}: median {p['median']:+7.1f} ms, "
+                  f"mean {p['mean']:+7.1f} ms, {other} later by > {SAME_MS:.0f} ms in "
+                  f"{p['slower']}/{len(p['diffs'])} (earlier in {p['faster']}); per offset: "
+                  + " ".join(f"{d:+.1f}" for d in p["diffs"]), flush=True)
+    return rows, pairs
+
+
+def summary(results, impls):
+    """One line per case: medians side by side, then the paired median
+    difference and how many runs the second implementation was later."""
+    print("\nsummary (ms): medians " + " / ".join(impls)
+          + (f"; paired {impls[1]} - {impls[0]}: (median, runs later by > {SAME_MS:.0f} ms)"
+             if len(impls) == 2 else ""))
+    cases = []
+    for row in results:
+        if (row["version"], row["case"]) not in cases:
+            cases.append((row["version"], row["case"]))
+    for version, case in cases:
+        rows = {r["impl"]: r for r in results if (r["version"], r["case"]) == (version, case)}
+        line = f"  {version} {case:<14}"
+        for key, title in COLUMNS:
+            medians = " / ".join(f"{rows[i][key]:.0f}" for i in impls if i in rows)
+            line += f" | {title}: {medians}"
+            pairs = rows[impls[-1]].get("paired_minus_" + impls[0])
+            if pairs:
+                p = pairs[key]
+                line += f" ({p['median']:+.1f}, {p['slower']}/{len(p['diffs'])})"
+        print(line, flush=True)
 
 
 def main():
@@ -271,6 +417,7 @@ def main():
     lab = Lab()
     try:
         for version in args.versions.split(","):
+            advert = 1.0 if version == "v2" else 0.1
             confs = {}
             for node, state, prio in [("a", "MASTER", 150), ("b", "BACKUP", 100)]:
                 path = os.path.join(tmp, f"{node}-{version}.conf")
@@ -280,19 +427,28 @@ def main():
                                         auth=AUTH_V2 if version == "v2" else ""))
                 confs[node] = path
             for case in args.cases.split(","):
-                for impl in impls:
-                    runs = [one_run(lab, impl, version, case, confs, tmp, args.lvsd) for _ in range(args.runs)]
-                    row = {"impl": impl, "version": version, "case": case, "runs": len(runs)}
-                    for k in runs[0]:
-                        row[k] = statistics.median(r[k] for r in runs)
-                    row["all"] = runs
-                    results.append(row)
-                    print(f"{impl:<10} {version} {case:<14} n={len(runs):<3} "
-                          f"VIP after signal {row['vip_after_signal_ms']:7.0f} ms   "
-                          f"after last advert {row['vip_after_last_advert_ms']:7.0f} ms   "
-                          f"client outage {row['client_outage_ms']:7.0f} ms", flush=True)
+                # Run i fails the master (i + 0.5)/N of an advert interval
+                # after one of its adverts, for every implementation, and
+                # the client's 10 ms echoes keep the phase (N - i - 0.5)/N
+                # of 10 ms to those adverts: both are spread evenly, and
+                # the same for each implementation, so the client's outage,
+                # counted in 10 ms probes, compares pair by pair. The
+                # implementations take turns first, so that a change in the
+                # host's load hits both.
+                runs = {impl: [] for impl in impls}
+                for i in range(args.runs):
+                    offset = (i + 0.5) / args.runs * advert
+                    phase = (args.runs - i - 0.5) / args.runs * PROBE_MS / 1000
+                    for impl in (impls if i % 2 == 0 else impls[::-1]):
+                        runs[impl].append(one_run(lab, impl, version, case, confs, tmp, args.lvsd,
+                                                  offset, phase))
+                rows, pairs = report_case(version, case, impls, runs)
+                if pairs:
+                    rows[-1]["paired_minus_" + impls[0]] = pairs
+                results.extend(rows)
     finally:
         lab.close()
+    summary(results, impls)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
