@@ -1,20 +1,32 @@
 #!/bin/sh
 # IPVS programming and dump benchmark: lvsd vs ipvsadm 1.31, same run, same rules.
 # Runs INSIDE the VM (needs ip_vs), e.g. from the host:
-#   cargo build --release --bin lvsd
+#   cargo build --release --bin lvsd && cargo build -p integration --bin vmrun
 #   target/debug/vmrun -- "$PWD/ipvs-sys/bench/ipvs_bench.sh" "$PWD/target/release/lvsd"
-# Usage: ipvs_bench.sh /path/to/lvsd [services] [dests] [rounds]
-# Each programming run uses a fresh network namespace; both tools are measured
-# alternately in every round; the script prints every figure, the best of each
-# side and the ratio lvsd/ipvsadm, and checks both tables list identically.
+# Usage: ipvs_bench.sh /path/to/lvsd [services] [dests] [rounds] [dumps]
+#
+# Every figure is taken inside the benchmark's network namespace by
+# ipvs_time.pl (CLOCK_MONOTONIC around fork..waitpid of the tool alone), so
+# entering the namespace (`ip netns exec`, ~90 ms in the VM) is in neither
+# tool's figure. Programming: each round programs a fresh namespace with each
+# tool in turn from the same rules text. Dumping: one entry into the namespace
+# that ipvsadm -R programmed, then `ipvsadm -Ln` and `lvsd ipvs list -n`
+# alternate DUMPS times. The script prints every figure, best and median of
+# each side and their ratios lvsd/ipvsadm, and checks that both tools built
+# the same table and that both list it byte for byte alike.
+# The lvsd path must not contain blanks (ipvs_time.pl splits command lines).
 set -eu
 LVSD=${1:?path to lvsd}
 NSVC=${2:-1000}
 NDST=${3:-10}
 ROUNDS=${4:-5}
+DUMPS=${5:-11}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TIMER="$HERE/ipvs_time.pl"
 RULES=$(mktemp)
+OUT=$(mktemp -d)
 cleanup() {
-    rm -f "$RULES"
+    rm -rf "$RULES" "$OUT"
     for ns in bench-a bench-b; do ip netns del $ns 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -39,42 +51,50 @@ fresh_ns() {
     ip -n "$1" addr add 172.31.255.254/12 dev dummy0
 }
 
-# Times one command inside a namespace, measured from inside it (entering the
-# namespace with `ip netns exec` is not part of either tool's cost).
-# Prints seconds, 4 decimals. stdin is passed through; stdout is discarded.
-time_in() { # ns, command...
-    ns=$1; shift
-    ip netns exec "$ns" sh -c '
-        t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N)
-        echo "scale=4; ($t1 - $t0) / 1" | bc' sh "$@"
+# One timed run of a command fed the rules, inside a fresh namespace; prints
+# the seconds.
+time_restore() { # ns, command line
+    fresh_ns "$1"
+    ip netns exec "$1" perl "$TIMER" 1 "$RULES" "$2" | sed -n 's/^round 1: //p'
 }
-min() { printf '%s\n' "$@" | sort -g | head -1; }
-
-time_restore() { # ns, command...
-    ns=$1; shift
-    fresh_ns "$ns"
-    time_in "$ns" "$@" < "$RULES"
+# "best median" of a list of figures (median of an even count: mean of the
+# two middle ones, as ipvs_time.pl).
+best_median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+        printf "%.4f %.4f\n", v[1], m }'
 }
+ratio() { echo "scale=3; $1 / $2" | bc; }
 
-pa=""; pb=""; da=""; db=""
+echo "IPVS benchmark: ${NSVC} services x ${NDST} destinations; guest $(uptime)"
+pa=""; pb=""
 for r in $(seq "$ROUNDS"); do
-    a=$(time_restore bench-a ipvsadm -R)
-    b=$(time_restore bench-b "$LVSD" ipvs restore)
-    c=$(time_in bench-a ipvsadm -Ln)
-    d=$(time_in bench-a "$LVSD" ipvs list -n)
-    echo "round $r: program ipvsadm -R ${a}s, lvsd ipvs restore ${b}s; dump ipvsadm -Ln ${c}s, lvsd ipvs list -n ${d}s"
-    pa="$pa $a"; pb="$pb $b"; da="$da $c"; db="$db $d"
+    a=$(time_restore bench-a "ipvsadm -R")
+    b=$(time_restore bench-b "$LVSD ipvs restore")
+    echo "program round $r: ipvsadm -R ${a}s, lvsd ipvs restore ${b}s"
+    pa="$pa $a"; pb="$pb $b"
 done
 # shellcheck disable=SC2086
-{ a=$(min $pa); b=$(min $pb); c=$(min $da); d=$(min $db); }
-echo "program ${NSVC}x${NDST} (best of $ROUNDS): ipvsadm -R ${a}s  lvsd ipvs restore ${b}s  ratio $(echo "scale=3; $b / $a" | bc)"
-echo "dump ${NSVC}x${NDST} (best of $ROUNDS): ipvsadm -Ln ${c}s  lvsd ipvs list -n ${d}s  ratio $(echo "scale=3; $d / $c" | bc)"
+set -- $(best_median $pa) $(best_median $pb)
+echo "program ${NSVC}x${NDST}, $ROUNDS rounds: ipvsadm -R best $1 s median $2 s;" \
+    "lvsd ipvs restore best $3 s median $4 s; ratio best $(ratio "$3" "$1") median $(ratio "$4" "$2")"
 
-# Both tools programmed the same table, and both list it identically.
-ip netns exec bench-a ipvsadm -Ln > /tmp/bench-ipvsadm.txt
-ip netns exec bench-b "$LVSD" ipvs list -n > /tmp/bench-lvsd.txt
-cmp /tmp/bench-ipvsadm.txt /tmp/bench-lvsd.txt
-ip netns exec bench-a ipvsadm -Sn > /tmp/bench-a.rules
-ip netns exec bench-b ipvsadm -Sn > /tmp/bench-b.rules
-cmp /tmp/bench-a.rules /tmp/bench-b.rules
-echo "tables identical ($(grep -c '^-A' /tmp/bench-a.rules) services, $(grep -c '^-a' /tmp/bench-a.rules) destinations); listings identical"
+# Dump: the table ipvsadm programmed in the last round, both tools in turn.
+ip netns exec bench-a perl "$TIMER" "$DUMPS" - "ipvsadm -Ln" "$LVSD ipvs list -n" > "$OUT/dump"
+sed 's/^round /dump round /' "$OUT/dump" | grep '^dump round'
+# shellcheck disable=SC2046
+set -- $(awk '/^best/ { sub(":", "", $4); print $2, $4 }' "$OUT/dump")
+echo "dump ${NSVC}x${NDST}, $DUMPS runs each: ipvsadm -Ln best $1 s median $2 s;" \
+    "lvsd ipvs list -n best $3 s median $4 s; ratio best $(ratio "$3" "$1") median $(ratio "$4" "$2")"
+
+# Both tools programmed the same table, and both list it identically (in the
+# same namespace and across the two).
+ip netns exec bench-a ipvsadm -Ln > "$OUT/ipvsadm.txt"
+ip netns exec bench-a "$LVSD" ipvs list -n > "$OUT/lvsd-a.txt"
+ip netns exec bench-b "$LVSD" ipvs list -n > "$OUT/lvsd-b.txt"
+cmp "$OUT/ipvsadm.txt" "$OUT/lvsd-a.txt"
+cmp "$OUT/ipvsadm.txt" "$OUT/lvsd-b.txt"
+ip netns exec bench-a ipvsadm -Sn > "$OUT/a.rules"
+ip netns exec bench-b ipvsadm -Sn > "$OUT/b.rules"
+cmp "$OUT/a.rules" "$OUT/b.rules"
+echo "tables identical ($(grep -c '^-A' "$OUT/a.rules") services, $(grep -c '^-a' "$OUT/a.rules") destinations); listings identical"
