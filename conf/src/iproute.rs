@@ -116,11 +116,27 @@ impl fmt::Display for Target {
 /// A value iproute2 takes as a number or as a name from its tables
 /// (`/etc/iproute2/rt_tables`, `rt_protos`, `rt_scopes`, `rt_realms`, `group`, protocols).
 /// Numbers may be written in hex (`0x14`), as `strtoul(…, 0)` reads them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum NumOrName {
     Num(u32),
     Name(String),
+}
+
+/// A number, or text read like the keepalived.conf word (so a name is checked).
+impl<'de> Deserialize<'de> for NumOrName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u32),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(n) => Ok(NumOrName::Num(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// `strtoul(…, 0)` without octal: decimal, or hex after `0x`.
@@ -843,6 +859,11 @@ fn opt<T: fmt::Display>(f: &mut fmt::Formatter<'_>, word: &str, value: &Option<T
     }
 }
 
+/// A free-form word (interface, group, algorithm) as keepalived reads it back.
+fn quoted(word: &Option<String>) -> Option<String> {
+    word.as_deref().map(crate::emit::quote)
+}
+
 fn flag(f: &mut fmt::Formatter<'_>, word: &str, set: bool) -> fmt::Result {
     if set {
         write!(f, " {word}")?;
@@ -880,7 +901,7 @@ impl fmt::Display for Route {
         opt(f, "src", &self.src)?;
         opt(f, "from", &self.from)?;
         opt(f, "via", &self.via)?;
-        opt(f, "dev", &self.dev)?;
+        opt(f, "dev", &quoted(&self.dev))?;
         opt(f, "scope", &self.scope)?;
         opt(f, "table", &self.table)?;
         opt(f, "metric", &self.metric)?;
@@ -888,7 +909,7 @@ impl fmt::Display for Route {
         opt(f, "tos", &self.tos.map(|t| format!("0x{t:02x}")))?;
         opt(f, "realms", &self.realms)?;
         flag(f, "onlink", self.onlink)?;
-        opt(f, "vrf", &self.vrf)?;
+        opt(f, "vrf", &quoted(&self.vrf))?;
         let locked = |name: &str| self.lock.iter().any(|l| l == name);
         let metrics: [(&str, Option<String>); 12] = [
             ("mtu", self.mtu.map(|v| v.to_string())),
@@ -902,7 +923,7 @@ impl fmt::Display for Route {
             ("rto_min", self.rto_min.as_ref().map(ToString::to_string)),
             ("initcwnd", self.initcwnd.map(|v| v.to_string())),
             ("initrwnd", self.initrwnd.map(|v| v.to_string())),
-            ("congctl", self.congctl.clone()),
+            ("congctl", quoted(&self.congctl)),
         ];
         for (name, value) in metrics {
             if let Some(value) = value {
@@ -928,12 +949,12 @@ impl fmt::Display for Route {
         opt(f, "expires", &self.expires)?;
         flag(f, "append", self.append)?;
         flag(f, "no_track", self.no_track)?;
-        opt(f, "track_group", &self.track_group)?;
+        opt(f, "track_group", &quoted(&self.track_group))?;
         family_last(f, self.family)?;
         for hop in &self.nexthops {
             f.write_str(" nexthop")?;
             opt(f, "via", &hop.via)?;
-            opt(f, "dev", &hop.dev)?;
+            opt(f, "dev", &quoted(&hop.dev))?;
             opt(f, "weight", &hop.weight)?;
             flag(f, "onlink", hop.onlink)?;
             opt(f, "realms", &hop.realms)?;
@@ -964,8 +985,8 @@ impl fmt::Display for Rule {
                 None => m.to_string(),
             }),
         );
-        push("iif", self.iif.clone());
-        push("oif", self.oif.clone());
+        push("iif", quoted(&self.iif));
+        push("oif", quoted(&self.oif));
         push("tunnel-id", self.tunnel_id.map(|t| t.to_string()));
         push("uidrange", self.uidrange.map(|r| r.to_string()));
         push("protocol", self.protocol.map(|p| p.to_string()));
@@ -983,7 +1004,7 @@ impl fmt::Display for Rule {
             "suppress_ifgroup",
             self.suppress_ifgroup.as_ref().map(ToString::to_string),
         );
-        push("track_group", self.track_group.clone());
+        push("track_group", quoted(&self.track_group));
         for (word, set) in [
             ("nop", self.nop),
             ("l3mdev", self.l3mdev),
@@ -1508,7 +1529,9 @@ pub fn read_route(
                     if let Some(lock) = r.take() {
                         r.mark("lock", lock);
                     }
-                    route.lock.push(text.to_string());
+                    if !route.lock.iter().any(|l| l == text) {
+                        route.lock.push(text.to_string());
+                    }
                 }
                 if METRIC_U32.contains(&text) {
                     let v = r.number(token, text, 0, u32::MAX.into());
