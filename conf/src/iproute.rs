@@ -613,6 +613,26 @@ fn static_only(track_group: &Option<String>, in_static: bool, out: &mut Vec<Prob
     }
 }
 
+/// keepalived tracks a static line for its track_group through the line's interface
+/// ("Static route cannot have track group if no oif specified").
+fn group_without_interface(
+    line: &dyn IpLine,
+    interface: Option<&String>,
+    what: &str,
+    keyword: &str,
+    out: &mut Vec<Problem>,
+) {
+    if line.track_group().is_some() && interface.is_none() {
+        out.push(
+            Problem::warning(
+                "track_group",
+                format!("a {what} without `{keyword}` cannot be tracked; keepalived ignores its track_group"),
+            )
+            .hint(format!("add `{keyword} IFNAME`")),
+        );
+    }
+}
+
 /// `RTPROT_KEEPALIVED`, the routing protocol number keepalived marks its routes and rules with.
 pub const RTPROT_KEEPALIVED: u32 = 18;
 
@@ -635,18 +655,53 @@ fn tracked_protocol(protocol: Option<NumOrName>, no_track: bool, out: &mut Vec<P
     }
 }
 
-impl Route {
+/// What routes and rules share: a family written as `inet`/`inet6` or given by the
+/// addresses of the line, and the whole-line checks.
+pub trait IpLine {
+    /// `inet` / `inet6` as written (kept only when the addresses do not say).
+    fn written_family(&self) -> &Option<Family>;
+    fn written_family_mut(&mut self) -> &mut Option<Family>;
+    /// Each address field of the line and its family, in the order that decides the
+    /// line's family when nothing is written.
+    fn addresses(&self) -> Vec<(String, Option<Family>)>;
+    /// What keepalived 2.2.7 rejects (errors: it drops the line) or warns about in a
+    /// line of the block `block` (`static_routes`, `virtual_rules`, …).
+    fn problems(&self, block: &str) -> Vec<Problem>;
+    /// The `track_group` named (static lines only).
+    fn track_group(&self) -> Option<&str>;
+
+    /// The family the line's addresses give, if any.
+    fn address_family(&self) -> Option<Family> {
+        self.addresses().iter().find_map(|(_, f)| *f)
+    }
+
     /// The family in effect: `inet`/`inet6` as written, else the addresses', else IPv4.
-    pub fn effective_family(&self) -> Family {
-        self.family
+    fn effective_family(&self) -> Family {
+        self.written_family()
             .or_else(|| self.address_family())
             .unwrap_or(Family::Inet)
     }
+}
 
-    /// The family the line's addresses give, if any.
-    pub fn address_family(&self) -> Option<Family> {
-        self.addresses().iter().find_map(|(_, f)| *f)
-    }
+/// The [`IpLine`] accessors of a type with `family` and `track_group` fields.
+macro_rules! line_fields {
+    () => {
+        fn written_family(&self) -> &Option<Family> {
+            &self.family
+        }
+
+        fn written_family_mut(&mut self) -> &mut Option<Family> {
+            &mut self.family
+        }
+
+        fn track_group(&self) -> Option<&str> {
+            self.track_group.as_deref()
+        }
+    };
+}
+
+impl IpLine for Route {
+    line_fields!();
 
     fn addresses(&self) -> Vec<(String, Option<Family>)> {
         let mut out = vec![
@@ -664,9 +719,7 @@ impl Route {
         out
     }
 
-    /// What keepalived 2.2.7 rejects (errors: it drops the route) or warns about in a
-    /// route of the block `block` (`static_routes` or `virtual_routes`).
-    pub fn problems(&self, block: &str) -> Vec<Problem> {
+    fn problems(&self, block: &str) -> Vec<Problem> {
         let mut out = Vec::new();
         let family = family_problems(self.family, &self.addresses(), "the route", &mut out);
         if self.from.is_some() {
@@ -722,39 +775,12 @@ impl Route {
                     .hint("add `dev IFNAME`, or `no_track` to say so"),
             );
         }
-        if self.track_group.is_some() && self.dev.is_none() {
-            out.push(
-                Problem::warning(
-                    "track_group",
-                    "a route without `dev` cannot be tracked; keepalived ignores its track_group",
-                )
-                .hint("add `dev IFNAME`"),
-            );
-        }
+        group_without_interface(self, self.dev.as_ref(), "route", "dev", &mut out);
         out
     }
 }
 
 impl Rule {
-    /// The family in effect: `inet`/`inet6` as written, else the addresses', else IPv4.
-    pub fn effective_family(&self) -> Family {
-        self.family
-            .or_else(|| self.address_family())
-            .unwrap_or(Family::Inet)
-    }
-
-    /// The family the line's addresses give, if any.
-    pub fn address_family(&self) -> Option<Family> {
-        self.addresses().iter().find_map(|(_, f)| *f)
-    }
-
-    fn addresses(&self) -> Vec<(String, Option<Family>)> {
-        vec![
-            ("from".to_string(), self.from.and_then(|t| t.family())),
-            ("to".to_string(), self.to.and_then(|t| t.family())),
-        ]
-    }
-
     /// The actions written (keepalived takes exactly one).
     fn actions(&self) -> Vec<&'static str> {
         [
@@ -768,10 +794,19 @@ impl Rule {
         .filter_map(|(name, set)| set.then_some(name))
         .collect()
     }
+}
 
-    /// What keepalived 2.2.7 rejects (errors: it drops the rule) or warns about in a
-    /// rule of the block `block` (`static_rules` or `virtual_rules`).
-    pub fn problems(&self, block: &str) -> Vec<Problem> {
+impl IpLine for Rule {
+    line_fields!();
+
+    fn addresses(&self) -> Vec<(String, Option<Family>)> {
+        vec![
+            ("from".to_string(), self.from.and_then(|t| t.family())),
+            ("to".to_string(), self.to.and_then(|t| t.family())),
+        ]
+    }
+
+    fn problems(&self, block: &str) -> Vec<Problem> {
         let mut out = Vec::new();
         let family = family_problems(self.family, &self.addresses(), "the rule", &mut out);
         let actions = self.actions();
@@ -827,15 +862,7 @@ impl Rule {
         let protocol = self.protocol.map(|p| NumOrName::Num(p.into()));
         tracked_protocol(protocol, self.no_track, &mut out);
         static_only(&self.track_group, block.starts_with("static"), &mut out);
-        if self.track_group.is_some() && self.iif.is_none() {
-            out.push(
-                Problem::warning(
-                    "track_group",
-                    "a rule without `iif` cannot be tracked; keepalived ignores its track_group",
-                )
-                .hint("add `iif IFNAME`"),
-            );
-        }
+        group_without_interface(self, self.iif.as_ref(), "rule", "iif", &mut out);
         if self.preference.is_none() {
             out.push(
                 Problem::warning(
@@ -1033,8 +1060,8 @@ impl fmt::Display for Rule {
 
 // ---- reading -------------------------------------------------------------------------
 
-/// Every word a route line takes (for "did you mean" and the corpus check).
-pub const ROUTE_KEYWORDS: &[&str] = &[
+/// The words of a route line other than its metrics ([`ROUTE_METRICS`]) and types.
+const ROUTE_OPTIONS: &[&str] = &[
     "inet",
     "inet6",
     "to",
@@ -1056,18 +1083,6 @@ pub const ROUTE_KEYWORDS: &[&str] = &[
     "realms",
     "onlink",
     "vrf",
-    "mtu",
-    "advmss",
-    "rtt",
-    "rttvar",
-    "reordering",
-    "window",
-    "cwnd",
-    "ssthresh",
-    "rto_min",
-    "initcwnd",
-    "initrwnd",
-    "congctl",
     "lock",
     "hoplimit",
     "features",
@@ -1083,18 +1098,16 @@ pub const ROUTE_KEYWORDS: &[&str] = &[
     "track_group",
     "nexthop",
     "weight",
-    "unicast",
-    "local",
-    "broadcast",
-    "anycast",
-    "multicast",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-    "throw",
-    "nat",
-    "xresolve",
 ];
+
+/// Every word a route line takes (for "did you mean" and the corpus check).
+pub fn route_keywords() -> impl Iterator<Item = &'static str> {
+    ROUTE_OPTIONS
+        .iter()
+        .chain(ROUTE_METRICS)
+        .copied()
+        .chain(ROUTE_TYPES.iter().map(|(word, _)| *word))
+}
 
 /// Every word a rule line takes.
 pub const RULE_KEYWORDS: &[&str] = &[
@@ -1341,7 +1354,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn unknown(&mut self, token: &Token, what: &str, keywords: &[&str]) {
+    fn unknown<'k>(
+        &mut self,
+        token: &Token,
+        what: &str,
+        keywords: impl IntoIterator<Item = &'k str>,
+    ) {
         let text = token.text();
         self.failed = true;
         let mut d = Diagnostic::error(
@@ -1349,7 +1367,7 @@ impl<'a> Reader<'a> {
             text,
             format!("unknown keyword `{text}` in a {what} (`{}`)", self.block),
         );
-        if let Some(near) = crate::diag::nearest(text, keywords.iter().copied()) {
+        if let Some(near) = crate::diag::nearest(text, keywords) {
             d = d.hint(format!("did you mean `{near}`?"));
         }
         self.diagnostics.push(d);
@@ -1399,9 +1417,14 @@ impl<'a> Reader<'a> {
         failed
     }
 
-    fn finish<T>(mut self, value: T, problems: Vec<Problem>) -> Option<Read<T>> {
-        if self.failed || self.problems(problems, false) {
+    /// The line read, unless a word or a whole-line check failed. The family is kept
+    /// only where it says something the addresses do not.
+    fn finish<T: IpLine>(mut self, mut value: T) -> Option<Read<T>> {
+        if self.failed || self.problems(value.problems(self.block), false) {
             return None;
+        }
+        if value.address_family().is_some() {
+            *value.written_family_mut() = None;
         }
         Some(Read {
             value,
@@ -1592,7 +1615,7 @@ pub fn read_route(
                         );
                         r.error(word, message);
                     }
-                    Err(_) => r.unknown(word, "route", ROUTE_KEYWORDS),
+                    Err(_) => r.unknown(word, "route", route_keywords()),
                 }
             }
         }
@@ -1609,13 +1632,7 @@ pub fn read_route(
             return None;
         }
     }
-    let problems = route.problems(block);
-    let mut read = r.finish(route, problems)?;
-    // The family is kept only where it says something the addresses do not.
-    if read.value.address_family().is_some() {
-        read.value.family = None;
-    }
-    Some(read)
+    r.finish(route)
 }
 
 /// `nexthop [via [inet|inet6] ADDR] [dev IF] [weight N] [onlink] [realms R]`…, the end of the line.
@@ -1763,17 +1780,12 @@ pub fn read_rule(
                         let message = format!("`{other}` is not a rule action (`{block}`)");
                         r.error(word, message);
                     }
-                    _ => r.unknown(word, "rule", RULE_KEYWORDS),
+                    _ => r.unknown(word, "rule", RULE_KEYWORDS.iter().copied()),
                 }
             }
         }
     }
-    let problems = rule.problems(block);
-    let mut read = r.finish(rule, problems)?;
-    if read.value.address_family().is_some() {
-        read.value.family = None;
-    }
-    Some(read)
+    r.finish(rule)
 }
 
 /// `sport` / `dport`: `START-END`. A single port is read as `N-N`, with a warning:

@@ -19,7 +19,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::iproute::{
-    Family, Nexthop, NumOrName, Range, Realms, Route, RouteType, RttTime, Rule, RuleType, Target,
+    Family, IpLine, Nexthop, NumOrName, Range, Realms, Route, RouteType, RttTime, Rule, RuleType,
+    Target,
 };
 
 /// keepalived 2.2.7 defaults (keepalived.conf(5) and keepalived's sources).

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::diag::{Diagnostic, Severity, Span};
-use crate::iproute::Problem;
-use crate::model::{Checker, CheckerKind, Config, LvsMethod, Route, Rule, ServiceKey, VrrpState};
+use crate::iproute::{IpLine, Problem};
+use crate::model::{Checker, CheckerKind, Config, LvsMethod, ServiceKey, VrrpState};
 use crate::parse::SpanMap;
 
 /// VRRP priority range (RFC 3768 §5.3.4; 255 is the address owner).
@@ -357,24 +357,14 @@ impl Validator<'_> {
             .map(|g| g.name.as_str())
             .collect();
         let mut lines = Vec::new();
-        ip_lines(
-            &mut lines,
-            "",
-            "static",
-            &config.static_routes,
-            &config.static_rules,
-        );
+        checked_lines(&mut lines, "", "static_routes", &config.static_routes);
+        checked_lines(&mut lines, "", "static_rules", &config.static_rules);
         for (i, vi) in config.vrrp_instances.iter().enumerate() {
             let base = format!("/vrrp_instances/{i}");
-            ip_lines(
-                &mut lines,
-                &base,
-                "virtual",
-                &vi.virtual_routes,
-                &vi.virtual_rules,
-            );
+            checked_lines(&mut lines, &base, "virtual_routes", &vi.virtual_routes);
+            checked_lines(&mut lines, &base, "virtual_rules", &vi.virtual_rules);
         }
-        for IpLine {
+        for CheckedLine {
             base,
             block,
             problems,
@@ -545,7 +535,7 @@ impl Validator<'_> {
 
 /// A route or rule to check: where it is, its problems, its JSON form (for the
 /// offending text) and the track_group it names.
-struct IpLine {
+struct CheckedLine {
     base: String,
     /// `static_routes`, `virtual_rules`, …, named in messages as the keepalived reader does.
     block: String,
@@ -554,26 +544,20 @@ struct IpLine {
     track_group: Option<String>,
 }
 
-/// The routes and rules of one place (`static_…` at the top, `virtual_…` in an instance).
-fn ip_lines(out: &mut Vec<IpLine>, base: &str, prefix: &str, routes: &[Route], rules: &[Rule]) {
-    let block = format!("{prefix}_routes");
-    for (i, route) in routes.iter().enumerate() {
-        out.push(IpLine {
+/// The lines of one block (`static_routes` at the top, `virtual_rules` in an instance…).
+fn checked_lines<T: IpLine + serde::Serialize>(
+    out: &mut Vec<CheckedLine>,
+    base: &str,
+    block: &str,
+    lines: &[T],
+) {
+    for (i, line) in lines.iter().enumerate() {
+        out.push(CheckedLine {
             base: format!("{base}/{block}/{i}"),
-            block: block.clone(),
-            problems: route.problems(&block),
-            value: serde_json::to_value(route).unwrap_or_default(),
-            track_group: route.track_group.clone(),
-        });
-    }
-    let block = format!("{prefix}_rules");
-    for (i, rule) in rules.iter().enumerate() {
-        out.push(IpLine {
-            base: format!("{base}/{block}/{i}"),
-            block: block.clone(),
-            problems: rule.problems(&block),
-            value: serde_json::to_value(rule).unwrap_or_default(),
-            track_group: rule.track_group.clone(),
+            block: block.to_string(),
+            problems: line.problems(block),
+            value: serde_json::to_value(line).unwrap_or_default(),
+            track_group: line.track_group().map(str::to_string),
         });
     }
 }

@@ -13,6 +13,13 @@ fn diags(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The TOML form read as `lvsd.toml`, and its diagnostics as printed.
+fn toml_diags(text: &str) -> (conf::Loaded, Vec<String>) {
+    let loaded = load_toml_str("lvsd.toml", text, &LoadOptions::default());
+    let shown = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    (loaded, shown)
+}
+
 const VI: &str = "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n";
 
 #[test]
@@ -249,8 +256,7 @@ fn unterminated_quote() {
 #[test]
 fn toml_form_is_validated_like_keepalived_conf() {
     let toml = "[[vrrp_instances]]\nname = \"VI_1\"\nvirtual_router_id = 5\nadvert_int = \"100ms\"\nstate = \"MASTER\"\nnopreempt = true\n";
-    let loaded = load_toml_str("lvsd.toml", toml, &LoadOptions::default());
-    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    let (loaded, text) = toml_diags(toml);
     assert_eq!(
         text,
         [
@@ -307,8 +313,7 @@ to = "10.0.0.0/8"
 via = "2001:db8::1"
 dev = "eth0"
 "#;
-    let loaded = load_toml_str("lvsd.toml", toml, &LoadOptions::default());
-    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    let (loaded, text) = toml_diags(toml);
     assert_eq!(
         text,
         [
@@ -441,7 +446,7 @@ fn malformed_routes_and_rules_give_exact_diagnostics_and_the_rest_loads() {
 /// `oif` → dev, `via … or …` → two nexthops, family from the addresses, IPv4 without).
 #[test]
 fn routes_and_rules_are_typed() {
-    use conf::model::{Family, Nexthop, NumOrName, Range, Target};
+    use conf::model::{Family, IpLine, Nexthop, NumOrName, Range, Target};
     let loaded = load_keepalived_str(
         "k.conf",
         "static_routes {\n  2001:db8::/32 via 2001:db8::1 oif eth1 table main mtu lock 1400\n  10.0.0.0/8 gw 10.1.1.1 or 10.1.1.2 dev eth0 no_track\n  default dev eth0 table 7 inet6\n}\nstatic_rules {\n  from all fwmark 0x10/0xff lookup 100 priority 5 sport 1000-2000\n}\n",
@@ -527,8 +532,7 @@ table = 5
 goto = 9
 preference = 1
 "#;
-    let loaded = load_toml_str("lvsd.toml", toml, &LoadOptions::default());
-    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    let (loaded, text) = toml_diags(toml);
     assert_eq!(
         text,
         [

@@ -456,9 +456,8 @@ fn routes_and_rules_corpus_uses_every_keyword_and_round_trips() {
         "corpus changed: UPDATE_SNAPSHOTS=1, then check it with keepalived -t again"
     );
     let words: std::collections::HashSet<&str> = text.split_whitespace().collect();
-    for keyword in conf::iproute::ROUTE_KEYWORDS
-        .iter()
-        .chain(conf::iproute::RULE_KEYWORDS)
+    for keyword in
+        conf::iproute::route_keywords().chain(conf::iproute::RULE_KEYWORDS.iter().copied())
     {
         assert!(words.contains(keyword), "`{keyword}` unused");
     }
