@@ -9,12 +9,10 @@
 //! runtime every probe task bounced between workers), and a busy checker
 //! never delays a VRRP advert or the daemon's loop.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use checks::{
-    CheckSpec, NetworkProber, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions,
-    Verdict,
+    NetworkProber, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions, Verdict,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -84,17 +82,14 @@ impl CheckRunner {
         events: mpsc::Sender<Event>,
     ) -> Result<(CheckRunner, Vec<(RealKey, Verdict)>), StartError> {
         options.report_every_probe = true;
-        let mut users = users_of_checks(&reals);
         let mut scheduler = Scheduler::new(reals, options);
         if let Some(previous) = previous {
             scheduler.inherit(previous);
         }
         let initial = scheduler.verdicts().map(|(k, v)| (*k, v)).collect();
-        // Which real servers each deduplicated check serves, in the
-        // scheduler's check order.
         let users: Vec<Vec<RealKey>> = scheduler
-            .checks()
-            .map(|spec| users.remove(spec).unwrap_or_default())
+            .users()
+            .map(|keys| keys.copied().collect())
             .collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -182,18 +177,4 @@ async fn forward(
             return;
         }
     }
-}
-
-/// The real servers using each check.
-fn users_of_checks(reals: &[RealServerChecks<RealKey>]) -> HashMap<CheckSpec, Vec<RealKey>> {
-    let mut users: HashMap<CheckSpec, Vec<RealKey>> = HashMap::new();
-    for real in reals {
-        for check in &real.checks {
-            let keys = users.entry(check.clone()).or_default();
-            if !keys.contains(&real.key) {
-                keys.push(real.key);
-            }
-        }
-    }
-    users
 }
