@@ -2,7 +2,7 @@
 //! [`crate::codec`]; this module only sends, receives and matches replies.
 
 use crate::batch::{chunk_by_size, BatchError, Op, Request};
-use crate::codec::{self, cmd, GenlMessage, NlMessage};
+use crate::codec::{self, cmd, GenlMessage, GenlRef, NlMessage, NlMessageRef};
 use crate::error::{Error, Subject};
 use crate::types::*;
 use neli::consts::socket::{Msg, NlFamily};
@@ -21,13 +21,23 @@ const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 /// Bytes per `send` in a batch.
 const BATCH_BYTES: usize = 32 * 1024;
-/// Receive buffer size (a dump part is at most ~a page; be generous).
-const RECV_BYTES: usize = 64 * 1024;
-/// [`Client::table`] fetches destinations over parallel sockets from this
-/// many services on (one dump per service is the kernel's only way).
-const PARALLEL_MIN_SERVICES: usize = 64;
-/// At most this many sockets dump destinations at once.
-const MAX_DUMP_WORKERS: usize = 4;
+/// Receive length of the client's own socket (af_netlink.c caps what a
+/// dump puts in one datagram at 32 KiB less overhead: fewer datagrams for
+/// the services dump).
+const RECV_BYTES: usize = 32 * 1024;
+/// Receive length of the sockets that dump destinations, one small dump per
+/// service. af_netlink.c netlink_dump allocates each dump datagram at the
+/// largest length the socket ever received with (at least NLMSG_GOODSIZE,
+/// itself below min(PAGE_SIZE, 8 KiB)), and Debian kernels zero every
+/// allocation (init_on_alloc): 32 KiB buffers cost 64 KiB of zeroing per
+/// service. A page is enough on x86-64 (4 KiB pages); elsewhere 8 KiB is
+/// always at least NLMSG_GOODSIZE. A datagram that would not fit is an
+/// error, never a silent cut (MSG_TRUNC).
+const DUMP_RECV_BYTES: usize = if cfg!(target_arch = "x86_64") {
+    4096
+} else {
+    8192
+};
 
 /// A connection to the kernel's IPVS generic-netlink family.
 pub struct Client {
@@ -36,8 +46,10 @@ pub struct Client {
     seq: u32,
     /// The network namespace the socket lives in, for helper sockets.
     netns: Option<std::os::fd::OwnedFd>,
-    /// Receive buffer, reused.
+    /// Receive buffer, reused: two datagrams of `recv_len` bytes.
     rbuf: Vec<u8>,
+    /// The most one datagram may hold.
+    recv_len: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -49,27 +61,28 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Collects replies to one request: data messages until DONE (dump) or the
-/// NLMSG_ERROR carrying our sequence (ACK or error). Pure; unit-tested.
-#[derive(Debug, Default)]
-pub struct ReplyCollector {
-    /// Data messages received for the sequence.
-    pub data: Vec<GenlMessage>,
-    /// Final status once complete: `Ok(())` or the positive errno.
-    pub done: Option<Result<(), i32>>,
+/// What one received message is to the request with a given sequence
+/// number. Pure; unit-tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyPart<'a> {
+    /// A data message of the reply.
+    Data(GenlRef<'a>),
+    /// The end of the reply: DONE closing a dump or an ACK (`Ok`), or a
+    /// kernel error (`Err` with the positive errno).
+    End(Result<(), i32>),
+    /// A message of another request (a late reply), to be skipped.
+    Unrelated,
 }
 
-impl ReplyCollector {
-    /// Feeds one message; messages of other sequences are ignored.
-    pub fn feed(&mut self, seq: u32, m: NlMessage) {
-        match m {
-            NlMessage::Genl(g) if g.seq == seq => self.data.push(g),
-            NlMessage::Done { seq: s } if s == seq => self.done = Some(Ok(())),
-            NlMessage::Error { seq: s, errno } if s == seq => {
-                self.done = Some(if errno == 0 { Ok(()) } else { Err(-errno) })
-            }
-            _ => {}
+/// Classifies `m` for the request with sequence `seq` (see [`ReplyPart`]).
+pub fn reply_part(seq: u32, m: NlMessageRef<'_>) -> ReplyPart<'_> {
+    match m {
+        NlMessageRef::Genl(g) if g.seq == seq => ReplyPart::Data(g),
+        NlMessageRef::Done { seq: s } if s == seq => ReplyPart::End(Ok(())),
+        NlMessageRef::Error { seq: s, errno } if s == seq => {
+            ReplyPart::End(if errno == 0 { Ok(()) } else { Err(-errno) })
         }
+        _ => ReplyPart::Unrelated,
     }
 }
 
@@ -94,25 +107,51 @@ impl Client {
     /// Connects inside the network namespace referred to by `fd`.
     pub fn in_netns_fd(fd: std::os::fd::OwnedFd) -> Result<Client, Error> {
         let netns = fd.try_clone().ok();
-        let sock = std::thread::spawn(move || -> Result<NlSocket, Error> {
-            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::Io(e.into()))?;
-            Ok(NlSocket::connect(NlFamily::Generic, None, Groups::empty())?)
-        })
-        .join()
-        .map_err(|_| Error::Invalid("namespace thread panicked".into()))??;
+        let sock = socket_in_netns(fd)?;
         Client::from_socket(sock, netns)
     }
 
-    fn from_socket(sock: NlSocket, netns: Option<std::os::fd::OwnedFd>) -> Result<Client, Error> {
+    fn with_socket(
+        sock: NlSocket,
+        netns: Option<std::os::fd::OwnedFd>,
+        family: u16,
+        recv_len: usize,
+    ) -> Client {
         let _ = sock.set_recv_buffer_size(1 << 20);
-        let mut c = Client {
+        Client {
             sock,
-            family: GENL_ID_CTRL,
+            family,
             seq: 0,
             netns,
-            rbuf: vec![0u8; RECV_BYTES],
+            rbuf: vec![0u8; 2 * recv_len],
+            recv_len,
+        }
+    }
+
+    /// Another socket to the same namespace and family, for destination
+    /// dumps (small receive length, see [`DUMP_RECV_BYTES`]); `None` when the
+    /// namespace is not known, and `self` must do. No family lookup: the
+    /// IPVS family id is the one `self` resolved.
+    fn dump_sibling(&self) -> Result<Option<Client>, Error> {
+        let Some(fd) = &self.netns else {
+            return Ok(None);
         };
+        let sock = if is_current_netns(fd) {
+            NlSocket::connect(NlFamily::Generic, None, Groups::empty())?
+        } else {
+            socket_in_netns(fd.try_clone()?)?
+        };
+        let netns = fd.try_clone().ok();
+        Ok(Some(Client::with_socket(
+            sock,
+            netns,
+            self.family,
+            DUMP_RECV_BYTES,
+        )))
+    }
+
+    fn from_socket(sock: NlSocket, netns: Option<std::os::fd::OwnedFd>) -> Result<Client, Error> {
+        let mut c = Client::with_socket(sock, netns, GENL_ID_CTRL, RECV_BYTES);
         let mut payload = Vec::new();
         let mut name = codec::GENL_NAME.as_bytes().to_vec();
         name.push(0);
@@ -163,32 +202,128 @@ impl Client {
         (seq, m.encode())
     }
 
-    fn recv_messages(&mut self) -> Result<Vec<NlMessage>, Error> {
-        let (n, _) = self.sock.recv(&mut self.rbuf[..], Msg::empty())?;
-        Ok(codec::decode_messages(&self.rbuf[..n.min(RECV_BYTES)])?)
+    /// Receives one or two datagrams into the reused buffer with one
+    /// recvmmsg: it waits for the first and takes a second only if it is
+    /// already queued (MSG_WAITFORONE). A dump's next part or DONE is
+    /// queued by the receive that takes the part before it
+    /// (af_netlink.c netlink_recvmsg), so a small dump costs one call, not
+    /// two. Returns the two lengths, 0 for no second datagram.
+    fn recv_pair(&mut self) -> Result<[usize; 2], Error> {
+        use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, NetlinkAddr};
+        use std::io::IoSliceMut;
+        use std::os::fd::AsRawFd;
+        let len = self.recv_len;
+        let fd = self.sock.as_raw_fd();
+        loop {
+            let (first, second) = self.rbuf.split_at_mut(len);
+            let mut headers = MultiHeaders::<NetlinkAddr>::preallocate(2, None);
+            let mut slices = [[IoSliceMut::new(first)], [IoSliceMut::new(second)]];
+            let got = recvmmsg(
+                fd,
+                &mut headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE | MsgFlags::MSG_TRUNC,
+                None,
+            );
+            let results = match got {
+                Ok(r) => r,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Error::Io(e.into())),
+            };
+            let mut lens = [0usize; 2];
+            for (slot, r) in lens.iter_mut().zip(results) {
+                // With MSG_TRUNC netlink returns the datagram's whole length.
+                if r.bytes > len || r.flags.contains(MsgFlags::MSG_TRUNC) {
+                    return Err(Error::Invalid(format!(
+                        "netlink datagram of {} bytes does not fit the {len}-byte receive buffer",
+                        r.bytes
+                    )));
+                }
+                *slot = r.bytes;
+            }
+            return Ok(lens);
+        }
     }
 
-    /// Sends one request and collects its replies. `Err(Err(errno))` is a kernel error.
+    /// The datagrams [`Client::recv_pair`] received, as byte slices.
+    fn received(&self, lens: [usize; 2]) -> impl Iterator<Item = &[u8]> {
+        let len = self.recv_len;
+        lens.into_iter()
+            .enumerate()
+            .map(move |(i, n)| &self.rbuf[i * len..i * len + n])
+    }
+
+    fn recv_messages(&mut self) -> Result<Vec<NlMessage>, Error> {
+        let lens = self.recv_pair()?;
+        let mut out = Vec::new();
+        for d in self.received(lens) {
+            out.extend(codec::decode_messages(d)?);
+        }
+        Ok(out)
+    }
+
+    /// Sends one request and hands each data message of its reply to `each`,
+    /// straight from the receive buffer, until the DONE (dump) or the ACK or
+    /// error carrying the request's sequence. The first error of `each` is
+    /// returned once the reply is complete, so the socket is left with no
+    /// dump in progress. `Err(Err(errno))` is a kernel error.
+    fn exchange_each(
+        &mut self,
+        cmd: u8,
+        payload: Vec<u8>,
+        dump: bool,
+        mut each: impl FnMut(GenlRef<'_>) -> Result<(), Error>,
+    ) -> Result<(), Result<Error, i32>> {
+        let (seq, bytes) = self.frame(cmd, payload, dump);
+        self.sock
+            .send(&bytes, Msg::empty())
+            .map_err(|e| Ok(e.into()))?;
+        let mut failed: Option<Error> = None;
+        loop {
+            let lens = self.recv_pair().map_err(Ok)?;
+            for m in self.received(lens).flat_map(codec::messages) {
+                match reply_part(seq, m.map_err(|e| Ok(e.into()))?) {
+                    ReplyPart::Data(g) => {
+                        if failed.is_none() {
+                            failed = each(g).err();
+                        }
+                    }
+                    ReplyPart::End(Ok(())) => return failed.map_or(Ok(()), |e| Err(Ok(e))),
+                    ReplyPart::End(Err(errno)) => return Err(Err(errno)),
+                    ReplyPart::Unrelated => {}
+                }
+            }
+        }
+    }
+
+    /// Sends one request and collects its data messages. `Err(Err(errno))` is a kernel error.
     fn exchange(
         &mut self,
         cmd: u8,
         payload: Vec<u8>,
         dump: bool,
     ) -> Result<Vec<GenlMessage>, Result<Error, i32>> {
-        let (seq, bytes) = self.frame(cmd, payload, dump);
-        self.sock
-            .send(&bytes, Msg::empty())
-            .map_err(|e| Ok(e.into()))?;
-        let mut col = ReplyCollector::default();
-        while col.done.is_none() {
-            for m in self.recv_messages().map_err(Ok)? {
-                col.feed(seq, m);
-            }
-        }
-        match col.done {
-            Some(Err(errno)) => Err(Err(errno)),
-            _ => Ok(col.data),
-        }
+        let mut data = Vec::new();
+        self.exchange_each(cmd, payload, dump, |g| {
+            data.push(g.to_owned());
+            Ok(())
+        })?;
+        Ok(data)
+    }
+
+    fn call_each(
+        &mut self,
+        cmd: u8,
+        payload: Vec<u8>,
+        dump: bool,
+        subject: &Subject,
+        each: impl FnMut(GenlRef<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.exchange_each(cmd, payload, dump, each)
+            .map_err(|e| match e {
+                Ok(e) => e,
+                Err(errno) => Error::from_errno(errno, subject),
+            })
     }
 
     fn call(
@@ -227,15 +362,18 @@ impl Client {
 
     /// All services (dump), in kernel order.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
-        let r = self.call(
+        let mut out = Vec::new();
+        self.call_each(
             cmd::GET_SERVICE,
             Vec::new(),
             true,
             &Subject::Other("services"),
+            |m| {
+                out.push(codec::decode_service_msg(m.payload)?);
+                Ok(())
+            },
         )?;
-        r.iter()
-            .map(|m| codec::decode_service_msg(&m.payload).map_err(Error::from))
-            .collect()
+        Ok(out)
     }
 
     /// One service.
@@ -257,71 +395,67 @@ impl Client {
 
     /// Destinations of a service (dump).
     pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Error> {
+        let mut out = Vec::new();
+        self.dests_into(key, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the destinations of a service (dump) to `out`.
+    fn dests_into(&mut self, key: &ServiceKey, out: &mut Vec<Dest>) -> Result<(), Error> {
         let subject = Subject::Service {
             key: *key,
             scheduler: None,
             pe: None,
         };
-        let r = self.call(
+        let family = key.family();
+        self.call_each(
             cmd::GET_DEST,
             codec::request::service_key(key),
             true,
             &subject,
-        )?;
-        r.iter()
-            .map(|m| codec::decode_dest_msg(&m.payload, key.family()).map_err(Error::from))
-            .collect()
+            |m| {
+                out.push(codec::decode_dest_msg(m.payload, family)?);
+                Ok(())
+            },
+        )
     }
 
-    /// The whole table: every service with its destinations, in kernel order.
-    /// The kernel dumps destinations one service at a time, each dump two
-    /// round trips; for large tables several sockets in the same namespace
-    /// dump in parallel threads.
+    /// The whole table: every service with its destinations, in kernel order
+    /// (see [`Client::dests_each`]).
     pub fn table(&mut self) -> Result<Vec<(Service, Vec<Dest>)>, Error> {
         let services = self.services()?;
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_DUMP_WORKERS);
-        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
-        let dests = match &self.netns {
-            Some(fd) if workers > 1 && keys.len() >= PARALLEL_MIN_SERVICES => {
-                let chunk = keys.len().div_ceil(workers);
-                let fds = keys
-                    .chunks(chunk)
-                    .skip(1)
-                    .map(|_| fd.try_clone())
-                    .collect::<Result<Vec<_>, _>>()?;
-                std::thread::scope(|scope| {
-                    let helpers: Vec<_> = keys
-                        .chunks(chunk)
-                        .skip(1)
-                        .zip(fds)
-                        .map(|(part, fd)| {
-                            scope.spawn(move || -> Result<Vec<Vec<Dest>>, Error> {
-                                let mut c = Client::in_netns_fd(fd)?;
-                                part.iter().map(|k| c.dests(k)).collect()
-                            })
-                        })
-                        .collect();
-                    let mut all: Vec<Vec<Dest>> = keys[..chunk.min(keys.len())]
-                        .iter()
-                        .map(|k| self.dests(k))
-                        .collect::<Result<_, _>>()?;
-                    for h in helpers {
-                        let part = h
-                            .join()
-                            .map_err(|_| Error::Invalid("dump thread panicked".into()))??;
-                        all.extend(part);
-                    }
-                    Ok::<_, Error>(all)
-                })?
-            }
-            _ => keys
-                .iter()
-                .map(|k| self.dests(k))
-                .collect::<Result<_, _>>()?,
-        };
+        let mut dests = Vec::with_capacity(services.len());
+        self.dests_each(&services, |_, d| {
+            dests.push(std::mem::take(d));
+            Ok(())
+        })?;
         Ok(services.into_iter().zip(dests).collect())
+    }
+
+    /// Dumps the destinations of each of `services` in turn and hands them
+    /// to `each` (in a buffer reused from one service to the next), so a
+    /// listing can be written as it is read. The kernel dumps destinations
+    /// one service at a time (a request and a receive each); they are
+    /// dumped over a socket of their own with a small receive length (see
+    /// [`DUMP_RECV_BYTES`]). One socket, no threads: the kernel runs every
+    /// IPVS dump under genl_mutex and __ip_vs_mutex, so parallel sockets
+    /// only overlapped the decoding, and in the 2-vCPU VM their threads
+    /// spinning on those mutexes cost more than they saved (1,000 services:
+    /// 140 ms with one socket, 200–240 ms with two).
+    pub fn dests_each(
+        &mut self,
+        services: &[Service],
+        mut each: impl FnMut(&Service, &mut Vec<Dest>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut sibling = self.dump_sibling()?;
+        let dumper = sibling.as_mut().unwrap_or(self);
+        let mut dests = Vec::new();
+        for s in services {
+            dests.clear();
+            dumper.dests_into(&s.key, &mut dests)?;
+            each(s, &mut dests)?;
+        }
+        Ok(())
     }
 
     /// Running sync daemons (dump).
@@ -454,42 +588,83 @@ impl Client {
     }
 }
 
+/// A generic netlink socket opened inside the namespace `fd` refers to, on a
+/// helper thread that enters it: a netlink socket keeps the namespace it was
+/// created in, and the calling thread stays where it is.
+fn socket_in_netns(fd: std::os::fd::OwnedFd) -> Result<NlSocket, Error> {
+    std::thread::spawn(move || -> Result<NlSocket, Error> {
+        nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::Io(e.into()))?;
+        Ok(NlSocket::connect(NlFamily::Generic, None, Groups::empty())?)
+    })
+    .join()
+    .map_err(|_| Error::Invalid("namespace thread panicked".into()))?
+}
+
+/// Whether the calling thread is in the network namespace `fd` refers to
+/// (same nsfs inode); when unsure, no.
+fn is_current_netns(fd: &std::os::fd::OwnedFd) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ours) = std::fs::metadata("/proc/thread-self/ns/net") else {
+        return false;
+    };
+    let Ok(theirs) = fd
+        .try_clone()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+    else {
+        return false;
+    };
+    (ours.dev(), ours.ino()) == (theirs.dev(), theirs.ino())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn genl(seq: u32) -> NlMessage {
-        NlMessage::Genl(GenlMessage {
+    fn genl(seq: u32) -> NlMessageRef<'static> {
+        NlMessageRef::Genl(GenlRef {
             nl_type: 0x20,
             flags: codec::NLM_F_MULTI,
             seq,
             pid: 1,
             cmd: cmd::NEW_SERVICE,
             version: 1,
-            payload: vec![],
+            payload: &[],
         })
     }
 
     #[test]
-    fn collector_dump_ends_on_done_and_ignores_other_seqs() {
-        let mut c = ReplyCollector::default();
-        c.feed(5, genl(5));
-        c.feed(5, genl(4));
-        c.feed(5, NlMessage::Done { seq: 4 });
-        assert!(c.done.is_none());
-        c.feed(5, genl(5));
-        c.feed(5, NlMessage::Done { seq: 5 });
-        assert_eq!(c.done, Some(Ok(())));
-        assert_eq!(c.data.len(), 2);
+    fn reply_parts_of_a_dump_and_of_other_requests() {
+        assert!(matches!(reply_part(5, genl(5)), ReplyPart::Data(g) if g.seq == 5));
+        assert_eq!(reply_part(5, genl(4)), ReplyPart::Unrelated);
+        assert_eq!(
+            reply_part(5, NlMessageRef::Done { seq: 4 }),
+            ReplyPart::Unrelated
+        );
+        assert_eq!(
+            reply_part(5, NlMessageRef::Done { seq: 5 }),
+            ReplyPart::End(Ok(()))
+        );
+        assert_eq!(
+            reply_part(5, NlMessageRef::Other { nl_type: 1, seq: 5 }),
+            ReplyPart::Unrelated
+        );
     }
 
     #[test]
-    fn collector_maps_negative_errno() {
-        let mut c = ReplyCollector::default();
-        c.feed(9, NlMessage::Error { seq: 9, errno: -17 });
-        assert_eq!(c.done, Some(Err(17)));
-        let mut ack = ReplyCollector::default();
-        ack.feed(9, NlMessage::Error { seq: 9, errno: 0 });
-        assert_eq!(ack.done, Some(Ok(())));
+    fn reply_part_maps_negative_errno_and_ack() {
+        assert_eq!(
+            reply_part(9, NlMessageRef::Error { seq: 9, errno: -17 }),
+            ReplyPart::End(Err(17))
+        );
+        assert_eq!(
+            reply_part(9, NlMessageRef::Error { seq: 9, errno: 0 }),
+            ReplyPart::End(Ok(()))
+        );
+        assert_eq!(
+            reply_part(9, NlMessageRef::Error { seq: 8, errno: -2 }),
+            ReplyPart::Unrelated
+        );
     }
 }

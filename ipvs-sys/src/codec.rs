@@ -193,22 +193,45 @@ pub fn put_nested(buf: &mut Vec<u8>, ty: u16, f: impl FnOnce(&mut Vec<u8>)) {
     put_attr(buf, ty | NLA_F_NESTED, &inner);
 }
 
-/// Iterates the attributes of a payload: yields `(type & NLA_TYPE_MASK, payload)`.
-pub fn parse_attrs(mut buf: &[u8]) -> Result<Vec<(u16, &[u8])>, DecodeError> {
-    let mut out = Vec::new();
-    let total = buf.len();
-    while buf.len() >= 4 {
-        let off = total - buf.len();
-        let len = u16::from_ne_bytes([buf[0], buf[1]]) as usize;
-        let ty = u16::from_ne_bytes([buf[2], buf[3]]) & NLA_TYPE_MASK;
-        if len < 4 || len > buf.len() {
-            return Err(DecodeError::Truncated(off));
+/// The attributes of a payload, in order, borrowed from it: yields
+/// `(type & NLA_TYPE_MASK, payload)`, or one [`DecodeError::Truncated`] and
+/// then nothing when a header or length runs past the buffer. A tail shorter
+/// than an attribute header is ignored (as the kernel's nla_for_each_attr).
+/// Allocates nothing, so decoding a dump costs no heap per attribute.
+#[derive(Debug, Clone)]
+pub struct Attrs<'a> {
+    buf: &'a [u8],
+    off: usize,
+}
+
+/// Iterates the attributes of `buf` (see [`Attrs`]).
+pub fn attrs(buf: &[u8]) -> Attrs<'_> {
+    Attrs { buf, off: 0 }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8]), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.buf.get(self.off..)?;
+        if rest.len() < 4 {
+            return None;
         }
-        out.push((ty, &buf[4..len]));
-        let next = align4(len).min(buf.len());
-        buf = &buf[next..];
+        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
+        if len < 4 || len > rest.len() {
+            let at = self.off;
+            self.off = self.buf.len();
+            return Some(Err(DecodeError::Truncated(at)));
+        }
+        self.off += align4(len).min(rest.len());
+        Some(Ok((ty, &rest[4..len])))
     }
-    Ok(out)
+}
+
+/// All attributes of a payload (see [`Attrs`]), collected.
+pub fn parse_attrs(buf: &[u8]) -> Result<Vec<(u16, &[u8])>, DecodeError> {
+    attrs(buf).collect()
 }
 
 fn get_u8(ctx: &'static str, attr: u16, p: &[u8]) -> Result<u8, DecodeError> {
@@ -351,7 +374,8 @@ pub fn encode_service_body(buf: &mut Vec<u8>, svc: &Service) {
 fn decode_stats(p: &[u8], wide: bool) -> Result<Stats, DecodeError> {
     let ctx = "stats";
     let mut s = Stats::default();
-    for (ty, v) in parse_attrs(p)? {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         let val = |narrow_u64: bool| -> Result<u64, DecodeError> {
             if wide || narrow_u64 {
                 get_u64(ctx, ty, v)
@@ -411,75 +435,41 @@ pub fn encode_stats(buf: &mut Vec<u8>, s: &Stats, wide: bool) {
     n(buf, stats_attr::OUTBPS, s.outbps, false);
 }
 
-/// Decodes the payload of an `IPVS_CMD_ATTR_SERVICE` nest.
+/// Decodes the payload of an `IPVS_CMD_ATTR_SERVICE` nest. One pass over the
+/// attributes; where the kernel would never repeat one, the first counts for
+/// the key and the last for everything else.
 pub fn decode_service_body(p: &[u8]) -> Result<Service, DecodeError> {
     let ctx = "service";
-    let attrs = parse_attrs(p)?;
-    let find = |t: u16| attrs.iter().find(|(ty, _)| *ty == t).map(|(_, v)| *v);
-    let af_raw = get_u16(
-        ctx,
-        svc_attr::AF,
-        find(svc_attr::AF).ok_or(DecodeError::Missing {
-            ctx,
-            attr: svc_attr::AF,
-        })?,
-    )?;
-    let family = Family::from_raw(af_raw).ok_or(DecodeError::BadValue {
-        ctx,
-        attr: svc_attr::AF,
-        value: af_raw.into(),
-    })?;
-    let fwmark = match find(svc_attr::FWMARK) {
-        Some(v) => get_u32(ctx, svc_attr::FWMARK, v)?,
-        None => 0,
-    };
-    let key = if fwmark != 0 {
+    let (mut af, mut fwmark, mut proto, mut addr, mut port) = (None, None, None, None, None);
+    let mut svc = Service::new(
         ServiceKey::Fwmark {
-            family,
-            mark: fwmark,
-        }
-    } else {
-        let proto_raw = get_u16(
-            ctx,
-            svc_attr::PROTOCOL,
-            find(svc_attr::PROTOCOL).ok_or(DecodeError::Missing {
-                ctx,
-                attr: svc_attr::PROTOCOL,
-            })?,
-        )?;
-        let protocol = Protocol::from_raw(proto_raw).ok_or(DecodeError::BadValue {
-            ctx,
-            attr: svc_attr::PROTOCOL,
-            value: proto_raw.into(),
-        })?;
-        let addr = get_addr(
-            ctx,
-            svc_attr::ADDR,
-            family,
-            find(svc_attr::ADDR).ok_or(DecodeError::Missing {
-                ctx,
-                attr: svc_attr::ADDR,
-            })?,
-        )?;
-        let port = match find(svc_attr::PORT) {
-            Some(v) => get_be16(ctx, svc_attr::PORT, v)?,
-            None => 0,
-        };
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        }
-    };
-    let mut svc = Service::new(key, "");
+            family: Family::V4,
+            mark: 0,
+        },
+        "",
+    );
     let mut timeout = 0u32;
     let mut netmask = None;
     let mut stats32 = None;
     let mut stats64 = None;
-    for (ty, v) in attrs.iter().copied() {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         match ty {
-            svc_attr::AF | svc_attr::PROTOCOL | svc_attr::ADDR | svc_attr::PORT => {}
-            svc_attr::FWMARK => {}
+            svc_attr::AF => {
+                af.get_or_insert(v);
+            }
+            svc_attr::PROTOCOL => {
+                proto.get_or_insert(v);
+            }
+            svc_attr::ADDR => {
+                addr.get_or_insert(v);
+            }
+            svc_attr::PORT => {
+                port.get_or_insert(v);
+            }
+            svc_attr::FWMARK => {
+                fwmark.get_or_insert(v);
+            }
             svc_attr::SCHED_NAME => svc.scheduler = get_str(v),
             svc_attr::PE_NAME => svc.pe_name = Some(get_str(v)).filter(|s| !s.is_empty()),
             svc_attr::FLAGS => {
@@ -490,25 +480,66 @@ pub fn decode_service_body(p: &[u8]) -> Result<Service, DecodeError> {
             }
             svc_attr::TIMEOUT => timeout = get_u32(ctx, ty, v)?,
             svc_attr::NETMASK => {
-                let b = <[u8; 4]>::try_from(v).map_err(|_| bad_len(ctx, ty, v, "4"))?;
-                netmask = Some(match family {
-                    Family::V4 => u32::from_be_bytes(b),
-                    Family::V6 => u32::from_ne_bytes(b),
-                });
+                netmask = Some(<[u8; 4]>::try_from(v).map_err(|_| bad_len(ctx, ty, v, "4"))?)
             }
             svc_attr::STATS => stats32 = Some(v),
             svc_attr::STATS64 => stats64 = Some(v),
             _ => svc.unknown.push((ty, v.to_vec())),
         }
     }
+    let missing = |attr| DecodeError::Missing { ctx, attr };
+    let af_raw = get_u16(ctx, svc_attr::AF, af.ok_or(missing(svc_attr::AF))?)?;
+    let family = Family::from_raw(af_raw).ok_or(DecodeError::BadValue {
+        ctx,
+        attr: svc_attr::AF,
+        value: af_raw.into(),
+    })?;
+    let fwmark = match fwmark {
+        Some(v) => get_u32(ctx, svc_attr::FWMARK, v)?,
+        None => 0,
+    };
+    svc.key = if fwmark != 0 {
+        ServiceKey::Fwmark {
+            family,
+            mark: fwmark,
+        }
+    } else {
+        let proto_raw = get_u16(
+            ctx,
+            svc_attr::PROTOCOL,
+            proto.ok_or(missing(svc_attr::PROTOCOL))?,
+        )?;
+        let protocol = Protocol::from_raw(proto_raw).ok_or(DecodeError::BadValue {
+            ctx,
+            attr: svc_attr::PROTOCOL,
+            value: proto_raw.into(),
+        })?;
+        let addr = get_addr(
+            ctx,
+            svc_attr::ADDR,
+            family,
+            addr.ok_or(missing(svc_attr::ADDR))?,
+        )?;
+        let port = match port {
+            Some(v) => get_be16(ctx, svc_attr::PORT, v)?,
+            None => 0,
+        };
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        }
+    };
     svc.stats = decode_preferred_stats(stats64, stats32)?;
     if svc.flags.has(ServiceFlags::PERSISTENT) {
         svc.persistence = Some(Persistence {
             timeout,
-            netmask: netmask.unwrap_or(match family {
-                Family::V4 => u32::MAX,
-                Family::V6 => 128,
-            }),
+            netmask: match (family, netmask) {
+                (Family::V4, Some(b)) => u32::from_be_bytes(b),
+                (Family::V6, Some(b)) => u32::from_ne_bytes(b),
+                (Family::V4, None) => u32::MAX,
+                (Family::V6, None) => 128,
+            },
         });
     }
     Ok(svc)
@@ -555,37 +586,23 @@ pub fn encode_dest_key(buf: &mut Vec<u8>, k: &DestKey) {
 /// the kernel omits `ADDR_FAMILY` (kernels before 3.18).
 pub fn decode_dest_body(p: &[u8], svc_family: Family) -> Result<Dest, DecodeError> {
     let ctx = "dest";
-    let attrs = parse_attrs(p)?;
-    let find = |t: u16| attrs.iter().find(|(ty, _)| *ty == t).map(|(_, v)| *v);
-    let family = match find(dest_attr::ADDR_FAMILY) {
-        Some(v) => {
-            let raw = get_u16(ctx, dest_attr::ADDR_FAMILY, v)?;
-            Family::from_raw(raw).ok_or(DecodeError::BadValue {
-                ctx,
-                attr: dest_attr::ADDR_FAMILY,
-                value: raw.into(),
-            })?
-        }
-        None => svc_family,
-    };
-    let addr = get_addr(
-        ctx,
-        dest_attr::ADDR,
-        family,
-        find(dest_attr::ADDR).ok_or(DecodeError::Missing {
-            ctx,
-            attr: dest_attr::ADDR,
-        })?,
-    )?;
-    let mut d = Dest::new(addr, 0, FwdMethod::Masq);
+    let (mut family, mut addr) = (None, None);
+    // Filled in below once the family is known.
+    let mut d = Dest::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, FwdMethod::Masq);
     d.weight = 0;
     let mut fwd_raw = 0u32;
     let (mut tun_type, mut tun_port, mut tun_flags) = (0u8, 0u16, 0u16);
     let mut stats32 = None;
     let mut stats64 = None;
-    for (ty, v) in attrs.iter().copied() {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         match ty {
-            dest_attr::ADDR | dest_attr::ADDR_FAMILY => {}
+            dest_attr::ADDR => {
+                addr.get_or_insert(v);
+            }
+            dest_attr::ADDR_FAMILY => {
+                family.get_or_insert(v);
+            }
             dest_attr::PORT => d.key.port = get_be16(ctx, ty, v)?,
             dest_attr::FWD_METHOD => fwd_raw = get_u32(ctx, ty, v)?,
             dest_attr::WEIGHT => d.weight = get_u32(ctx, ty, v)? as i32,
@@ -602,6 +619,26 @@ pub fn decode_dest_body(p: &[u8], svc_family: Family) -> Result<Dest, DecodeErro
             _ => d.unknown.push((ty, v.to_vec())),
         }
     }
+    let family = match family {
+        Some(v) => {
+            let raw = get_u16(ctx, dest_attr::ADDR_FAMILY, v)?;
+            Family::from_raw(raw).ok_or(DecodeError::BadValue {
+                ctx,
+                attr: dest_attr::ADDR_FAMILY,
+                value: raw.into(),
+            })?
+        }
+        None => svc_family,
+    };
+    d.key.addr = get_addr(
+        ctx,
+        dest_attr::ADDR,
+        family,
+        addr.ok_or(DecodeError::Missing {
+            ctx,
+            attr: dest_attr::ADDR,
+        })?,
+    )?;
     d.stats = decode_preferred_stats(stats64, stats32)?;
     // ip_vs.h IP_VS_CONN_F_FWD_MASK = 0x0007.
     d.fwd = match fwd_raw & 0x7 {
@@ -671,7 +708,8 @@ pub fn decode_daemon_body(p: &[u8]) -> Result<Daemon, DecodeError> {
         unknown: Vec::new(),
     };
     let mut have_state = false;
-    for (ty, v) in parse_attrs(p)? {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         match ty {
             daemon_attr::STATE => {
                 have_state = true;
@@ -721,7 +759,8 @@ pub fn decode_daemon_body(p: &[u8]) -> Result<Daemon, DecodeError> {
 /// Decodes a `GET_INFO` reply payload (attributes after the genlmsghdr).
 pub fn decode_info(p: &[u8]) -> Result<Info, DecodeError> {
     let mut i = Info::default();
-    for (ty, v) in parse_attrs(p)? {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         match ty {
             info_attr::VERSION => i.version = get_u32("info", ty, v)?,
             info_attr::CONN_TAB_SIZE => i.conn_tab_size = get_u32("info", ty, v)?,
@@ -751,7 +790,8 @@ pub fn encode_timeouts(buf: &mut Vec<u8>, t: &Timeouts) {
 /// Decodes a `GET_CONFIG` reply payload.
 pub fn decode_timeouts(p: &[u8]) -> Result<Timeouts, DecodeError> {
     let mut t = Timeouts::default();
-    for (ty, v) in parse_attrs(p)? {
+    for a in attrs(p) {
+        let (ty, v) = a?;
         match ty {
             cmd_attr::TIMEOUT_TCP => t.tcp = get_u32("timeouts", ty, v)?,
             cmd_attr::TIMEOUT_TCP_FIN => t.tcp_fin = get_u32("timeouts", ty, v)?,
@@ -764,10 +804,13 @@ pub fn decode_timeouts(p: &[u8]) -> Result<Timeouts, DecodeError> {
 
 /// Finds the first top-level attribute `ty` in a message payload.
 pub fn find_attr(p: &[u8], ty: u16) -> Result<Option<&[u8]>, DecodeError> {
-    Ok(parse_attrs(p)?
-        .into_iter()
-        .find(|(t, _)| *t == ty)
-        .map(|(_, v)| v))
+    for a in attrs(p) {
+        let (t, v) = a?;
+        if t == ty {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
 }
 
 /// Decodes a `GET_SERVICE` dump/reply message payload (one `ATTR_SERVICE` nest).
@@ -928,10 +971,95 @@ impl GenlMessage {
     }
 }
 
-/// Splits a receive buffer into netlink messages (never panics).
-pub fn decode_messages(mut buf: &[u8]) -> Result<Vec<NlMessage>, DecodeError> {
-    let mut out = Vec::new();
-    while !buf.is_empty() {
+/// A generic-netlink data message borrowed from a receive buffer (see
+/// [`messages`]); [`GenlRef::to_owned`] gives the [`GenlMessage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenlRef<'a> {
+    /// nlmsg_type.
+    pub nl_type: u16,
+    /// nlmsg_flags.
+    pub flags: u16,
+    /// nlmsg_seq.
+    pub seq: u32,
+    /// nlmsg_pid.
+    pub pid: u32,
+    /// genlmsghdr.cmd.
+    pub cmd: u8,
+    /// genlmsghdr.version.
+    pub version: u8,
+    /// Attributes after the genlmsghdr.
+    pub payload: &'a [u8],
+}
+
+impl GenlRef<'_> {
+    /// The owned message.
+    pub fn to_owned(&self) -> GenlMessage {
+        GenlMessage {
+            nl_type: self.nl_type,
+            flags: self.flags,
+            seq: self.seq,
+            pid: self.pid,
+            cmd: self.cmd,
+            version: self.version,
+            payload: self.payload.to_vec(),
+        }
+    }
+}
+
+/// One netlink message borrowed from a receive buffer: [`NlMessage`] without
+/// the copy of a data message's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NlMessageRef<'a> {
+    /// A generic-netlink data message.
+    Genl(GenlRef<'a>),
+    /// NLMSG_ERROR: `errno` 0 is an ACK; negative values are kernel errors.
+    Error {
+        /// Sequence number of the reply.
+        seq: u32,
+        /// The (negative) error, 0 for ACK.
+        errno: i32,
+    },
+    /// NLMSG_DONE closing a dump.
+    Done {
+        /// Sequence number.
+        seq: u32,
+    },
+    /// Anything else.
+    Other {
+        /// nlmsg_type.
+        nl_type: u16,
+        /// nlmsg_seq.
+        seq: u32,
+    },
+}
+
+impl NlMessageRef<'_> {
+    /// The owned message.
+    pub fn to_owned(&self) -> NlMessage {
+        match *self {
+            NlMessageRef::Genl(g) => NlMessage::Genl(g.to_owned()),
+            NlMessageRef::Error { seq, errno } => NlMessage::Error { seq, errno },
+            NlMessageRef::Done { seq } => NlMessage::Done { seq },
+            NlMessageRef::Other { nl_type, seq } => NlMessage::Other { nl_type, seq },
+        }
+    }
+}
+
+/// The netlink messages of a receive buffer, in order, borrowed from it;
+/// after a malformed header it yields one error and then nothing.
+#[derive(Debug, Clone)]
+pub struct Messages<'a> {
+    buf: &'a [u8],
+}
+
+/// Iterates the netlink messages of a receive buffer (see [`Messages`]).
+pub fn messages(buf: &[u8]) -> Messages<'_> {
+    Messages { buf }
+}
+
+impl<'a> Messages<'a> {
+    fn parse(&mut self) -> Result<NlMessageRef<'a>, DecodeError> {
+        let buf = self.buf;
         if buf.len() < 16 {
             return Err(DecodeError::Header("short nlmsghdr"));
         }
@@ -944,37 +1072,56 @@ pub fn decode_messages(mut buf: &[u8]) -> Result<Vec<NlMessage>, DecodeError> {
         let seq = u32::from_ne_bytes([buf[8], buf[9], buf[10], buf[11]]);
         let pid = u32::from_ne_bytes([buf[12], buf[13], buf[14], buf[15]]);
         let body = &buf[16..len];
-        out.push(match nl_type {
+        let m = match nl_type {
             NLMSG_ERROR => {
                 if body.len() < 4 {
                     return Err(DecodeError::Header("short nlmsgerr"));
                 }
-                NlMessage::Error {
+                NlMessageRef::Error {
                     seq,
                     errno: i32::from_ne_bytes([body[0], body[1], body[2], body[3]]),
                 }
             }
-            NLMSG_DONE => NlMessage::Done { seq },
+            NLMSG_DONE => NlMessageRef::Done { seq },
             t if t >= 16 => {
                 if body.len() < 4 {
                     return Err(DecodeError::Header("short genlmsghdr"));
                 }
-                NlMessage::Genl(GenlMessage {
+                NlMessageRef::Genl(GenlRef {
                     nl_type,
                     flags,
                     seq,
                     pid,
                     cmd: body[0],
                     version: body[1],
-                    payload: body[4..].to_vec(),
+                    payload: &body[4..],
                 })
             }
-            _ => NlMessage::Other { nl_type, seq },
-        });
-        let next = align4(len).min(buf.len());
-        buf = &buf[next..];
+            _ => NlMessageRef::Other { nl_type, seq },
+        };
+        self.buf = &buf[align4(len).min(buf.len())..];
+        Ok(m)
     }
-    Ok(out)
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<NlMessageRef<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let m = self.parse();
+        if m.is_err() {
+            self.buf = &[];
+        }
+        Some(m)
+    }
+}
+
+/// Splits a receive buffer into owned netlink messages (never panics).
+pub fn decode_messages(buf: &[u8]) -> Result<Vec<NlMessage>, DecodeError> {
+    messages(buf).map(|m| m.map(|m| m.to_owned())).collect()
 }
 
 #[cfg(test)]

@@ -57,9 +57,81 @@ pub type ServiceEntry = (Service, Vec<Dest>);
 
 /// `addr:port`, IPv6 in brackets (ipvsadm addrport_to_anyname with -n: "%s%s%s:%u").
 pub fn addrport(addr: &IpAddr, port: u16) -> String {
+    let mut out = String::with_capacity(24);
+    push_addrport_named(&mut out, addr, port, None, &Numeric);
+    out
+}
+
+// Text building blocks. A listing of 10,000 destinations is mostly these, so
+// they append to one String without a temporary per field (no format!, no
+// core::fmt padding), which matters most where the CPU is slow (the VM).
+
+/// Appends the decimal digits of `n` (printf "%u").
+fn push_uint(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `n` with a minus sign when negative (printf "%d").
+fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_uint(out, n.unsigned_abs());
+}
+
+/// Pads what was appended since `start` with spaces to `width` bytes, as
+/// printf's "%-Ns" does (it counts bytes, not characters).
+fn pad_from(out: &mut String, start: usize, width: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut missing = width.saturating_sub(out.len() - start);
+    while missing > 0 {
+        let n = missing.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        missing -= n;
+    }
+}
+
+/// A left-aligned column: " " is not included (printf "%-Ns").
+fn push_col(out: &mut String, s: &str, width: usize) {
+    let start = out.len();
+    out.push_str(s);
+    pad_from(out, start, width);
+}
+
+/// A left-aligned number column (printf "%-Nd" / "%-Nu").
+fn push_col_int(out: &mut String, n: i64, width: usize) {
+    let start = out.len();
+    push_int(out, n);
+    pad_from(out, start, width);
+}
+
+/// Appends an address as inet_ntop writes it: the dotted quad digit by
+/// digit, IPv6 through its Display (RFC 5952, as inet_ntop).
+fn push_addr(out: &mut String, addr: &IpAddr) {
     match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_uint(out, o.into());
+            }
+        }
+        IpAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
     }
 }
 
@@ -88,31 +160,40 @@ impl Names for Numeric {
     }
 }
 
-/// `host:service` (IPv6 host in brackets) with names where `names` has
-/// them, cut to ipvsadm's 60-byte buffer.
-fn addrport_named(
+/// Appends `host:service` (IPv6 host in brackets) with names where `names`
+/// has them, cut to ipvsadm's 60-byte buffer.
+fn push_addrport_named(
+    out: &mut String,
     addr: &IpAddr,
     port: u16,
     protocol: Option<Protocol>,
     names: &dyn Names,
-) -> String {
-    let host = names.host(addr).unwrap_or_else(|| addr.to_string());
-    let service = protocol
-        .and_then(|p| names.service(port, p))
-        .unwrap_or_else(|| port.to_string());
-    let mut s = match addr {
-        IpAddr::V4(_) => format!("{host}:{service}"),
-        IpAddr::V6(_) => format!("[{host}]:{service}"),
-    };
-    truncate(&mut s, 59);
-    s
+) {
+    let start = out.len();
+    if addr.is_ipv6() {
+        out.push('[');
+    }
+    match names.host(addr) {
+        Some(host) => out.push_str(&host),
+        None => push_addr(out, addr),
+    }
+    if addr.is_ipv6() {
+        out.push(']');
+    }
+    out.push(':');
+    match protocol.and_then(|p| names.service(port, p)) {
+        Some(service) => out.push_str(&service),
+        None => push_uint(out, port.into()),
+    }
+    truncate_from(out, start, 59);
 }
 
-/// ipvsadm cuts names by bytes; a cut inside a UTF-8 character (a name
-/// from /etc/hosts) moves back to the character's start.
-fn truncate(s: &mut String, n: usize) {
-    if s.len() > n {
-        let mut at = n;
+/// Cuts what was appended since `start` to `n` bytes, as ipvsadm cuts names
+/// by bytes; a cut inside a UTF-8 character (a name from /etc/hosts) moves
+/// back to the character's start.
+fn truncate_from(s: &mut String, start: usize, n: usize) {
+    if s.len() - start > n {
+        let mut at = start + n;
         while !s.is_char_boundary(at) {
             at -= 1;
         }
@@ -128,25 +209,29 @@ fn key_protocol(key: &ServiceKey) -> Option<Protocol> {
     }
 }
 
-/// The service name column: `TCP  1.2.3.4:80`, `FWM  5`, `FWM  5 IPv6`.
-fn svc_name(key: &ServiceKey, names: &dyn Names) -> String {
+/// Appends the service name column: `TCP  1.2.3.4:80`, `FWM  5`, `FWM  5 IPv6`.
+fn push_svc_name(out: &mut String, key: &ServiceKey, names: &dyn Names) {
+    let start = out.len();
     match key {
-        ServiceKey::Fwmark { family, mark } => match family {
-            Family::V4 => format!("FWM  {mark}"),
-            Family::V6 => format!("FWM  {mark} IPv6"),
-        },
+        ServiceKey::Fwmark { family, mark } => {
+            out.push_str("FWM  ");
+            push_uint(out, (*mark).into());
+            if *family == Family::V6 {
+                out.push_str(" IPv6");
+            }
+        }
         ServiceKey::Addr {
             protocol,
             addr,
             port,
         } => {
-            let name = addrport_named(addr, *port, Some(*protocol), names);
-            let mut s = format!("{:<4} {name}", protocol.name());
+            push_col(out, protocol.name(), 4);
+            out.push(' ');
+            push_addrport_named(out, addr, *port, Some(*protocol), names);
             // ipvsadm: svc_name[33] = '\0' for non-IPv6 services.
             if !addr.is_ipv6() {
-                truncate(&mut s, 33);
+                truncate_from(out, start, 33);
             }
-            s
         }
     }
 }
@@ -384,22 +469,24 @@ fn title(out: &mut String, mode: ListMode) {
 }
 
 fn service_line(out: &mut String, s: &Service, o: &ListOptions, names: &dyn Names) {
-    let name = svc_name(&s.key, names);
     let st = s.stats.unwrap_or_default();
+    let start = out.len();
     match o.mode {
         ListMode::Stats => {
-            let _ = write!(out, "{name:<33}");
+            push_svc_name(out, &s.key, names);
+            pad_from(out, start, 33);
             for v in [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes] {
                 largenum(out, v, o.exact);
             }
         }
         ListMode::Rate => {
-            let _ = write!(out, "{name:<33}");
+            push_svc_name(out, &s.key, names);
+            pad_from(out, start, 33);
             for v in [st.cps, st.inpps, st.outpps, st.inbps, st.outbps] {
                 largenum(out, v, o.exact);
             }
         }
-        _ => out.push_str(&summary(s, names)),
+        _ => push_summary(out, s, names),
     }
     out.push('\n');
 }
@@ -407,11 +494,15 @@ fn service_line(out: &mut String, s: &Service, o: &ListOptions, names: &dyn Name
 /// The service line of ipvsadm's default listing, without the newline:
 /// `TCP  10.0.0.3:80 wrr persistent 300`, `FWM  7 sh (sh-port)`.
 pub fn service_summary(s: &Service) -> String {
-    summary(s, &Numeric)
+    let mut out = String::new();
+    push_summary(&mut out, s, &Numeric);
+    out
 }
 
-fn summary(s: &Service, names: &dyn Names) -> String {
-    let mut out = format!("{} {}", svc_name(&s.key, names), s.scheduler);
+fn push_summary(out: &mut String, s: &Service, names: &dyn Names) {
+    push_svc_name(out, &s.key, names);
+    out.push(' ');
+    out.push_str(&s.scheduler);
     if has_sched_flags(s.flags) {
         let _ = write!(out, " ({})", sched_flags(&s.scheduler, s.flags));
     }
@@ -427,65 +518,83 @@ fn summary(s: &Service, names: &dyn Names) -> String {
     if s.flags.has(ServiceFlags::ONEPACKET) {
         out.push_str(" ops");
     }
-    out
 }
 
 fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions, names: &dyn Names) {
-    let mut dname = addrport_named(&d.key.addr, d.key.port, key_protocol(&s.key), names);
+    out.push_str("  -> ");
+    let start = out.len();
+    push_addrport_named(out, &d.key.addr, d.key.port, key_protocol(&s.key), names);
+    // ipvsadm: dname[28] = '\0' for non-IPv6 services.
     if !s.key.family().eq(&Family::V6) {
-        truncate(&mut dname, 28);
+        truncate_from(out, start, 28);
     }
+    pad_from(out, start, 28);
     let st = d.stats.unwrap_or_default();
-    let _ = match o.mode {
+    let sp = |out: &mut String| out.push(' ');
+    match o.mode {
         ListMode::Stats => {
-            let _ = write!(out, "  -> {dname:<28}");
             for v in [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes] {
                 largenum(out, v, o.exact);
             }
-            writeln!(out)
         }
         ListMode::Rate => {
-            let _ = write!(
-                out,
-                "  -> {dname:<28} {:>8} {:>8} {:>8}",
-                st.cps, st.inpps, st.outpps
-            );
+            let _ = write!(out, " {:>8} {:>8} {:>8}", st.cps, st.inpps, st.outpps);
             largenum(out, st.inbps, o.exact);
             largenum(out, st.outbps, o.exact);
-            writeln!(out)
         }
-        ListMode::Thresholds => writeln!(
-            out,
-            "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
-            d.u_threshold, d.l_threshold, d.active_conns, d.inact_conns
-        ),
-        ListMode::PersistentConn => writeln!(
-            out,
-            "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
-            d.weight, d.persist_conns, d.active_conns, d.inact_conns
-        ),
-        ListMode::TunInfo => writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<13} {:<6} {:<10} {:<10}",
-            fwd_name(&d.fwd),
-            tun_info(&d.fwd),
-            d.weight,
-            d.active_conns,
-            d.inact_conns
-        ),
-        ListMode::Default => writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
-            fwd_name(&d.fwd),
-            d.weight,
-            d.active_conns,
-            d.inact_conns
-        ),
-    };
+        ListMode::Thresholds => {
+            for v in [d.u_threshold, d.l_threshold, d.active_conns, d.inact_conns] {
+                sp(out);
+                push_col_int(out, v.into(), 10);
+            }
+        }
+        ListMode::PersistentConn => {
+            sp(out);
+            push_col_int(out, d.weight.into(), 9);
+            sp(out);
+            push_col_int(out, d.persist_conns.into(), 11);
+            for v in [d.active_conns, d.inact_conns] {
+                sp(out);
+                push_col_int(out, v.into(), 10);
+            }
+        }
+        ListMode::TunInfo => {
+            sp(out);
+            push_col(out, fwd_name(&d.fwd), 7);
+            sp(out);
+            push_col(out, &tun_info(&d.fwd), 13);
+            sp(out);
+            push_col_int(out, d.weight.into(), 6);
+            for v in [d.active_conns, d.inact_conns] {
+                sp(out);
+                push_col_int(out, v.into(), 10);
+            }
+        }
+        ListMode::Default => {
+            sp(out);
+            push_col(out, fwd_name(&d.fwd), 7);
+            sp(out);
+            push_col_int(out, d.weight.into(), 6);
+            for v in [d.active_conns, d.inact_conns] {
+                sp(out);
+                push_col_int(out, v.into(), 10);
+            }
+        }
+    }
+    out.push('\n');
 }
 
-fn service_block(out: &mut String, entry: &ServiceEntry, o: &ListOptions, names: &dyn Names) {
-    let (s, dests) = entry;
+/// Appends one service of a `-L` listing and its destinations (sorted
+/// like ipvsadm unless `o.sort` is off), for listings written as the
+/// table is read: [`list_head`], then this for each service in the order
+/// [`sort_services`] gives.
+pub fn list_service(
+    out: &mut String,
+    s: &Service,
+    dests: &[Dest],
+    o: &ListOptions,
+    names: &dyn Names,
+) {
     service_line(out, s, o, names);
     let mut ds: Vec<&Dest> = dests.iter().collect();
     if o.sort {
@@ -496,12 +605,32 @@ fn service_block(out: &mut String, entry: &ServiceEntry, o: &ListOptions, names:
     }
 }
 
+fn service_block(out: &mut String, entry: &ServiceEntry, o: &ListOptions, names: &dyn Names) {
+    list_service(out, &entry.0, &entry.1, o, names);
+}
+
 fn sorted(entries: &[ServiceEntry], sort: bool) -> Vec<&ServiceEntry> {
     let mut v: Vec<&ServiceEntry> = entries.iter().collect();
     if sort {
         v.sort_by(|a, b| cmp_services(&a.0, &b.0));
     }
     v
+}
+
+/// Sorts services in the order ipvsadm lists them (libipvs ipvs_sort_services).
+pub fn sort_services(services: &mut [Service]) {
+    services.sort_by(cmp_services);
+}
+
+/// Appends the head of a `-L` listing: the version line and the title.
+pub fn list_head(out: &mut String, info: &Info, o: &ListOptions) {
+    let (ma, mi, pa) = info.version_triple();
+    let _ = writeln!(
+        out,
+        "IP Virtual Server version {ma}.{mi}.{pa} (size={})",
+        info.conn_tab_size
+    );
+    title(out, o.mode);
 }
 
 /// Sorts services and their destinations in place the way ipvsadm lists them
@@ -525,14 +654,10 @@ pub fn list_named(
     o: &ListOptions,
     names: &dyn Names,
 ) -> String {
-    let mut out = String::new();
-    let (ma, mi, pa) = info.version_triple();
-    let _ = writeln!(
-        out,
-        "IP Virtual Server version {ma}.{mi}.{pa} (size={})",
-        info.conn_tab_size
-    );
-    title(&mut out, o.mode);
+    // About 70 bytes a line: one allocation for the whole listing.
+    let lines = entries.len() + entries.iter().map(|e| e.1.len()).sum::<usize>();
+    let mut out = String::with_capacity(128 + 72 * lines);
+    list_head(&mut out, info, o);
     for e in sorted(entries, o.sort) {
         service_block(&mut out, e, o, names);
     }

@@ -463,10 +463,13 @@ fn traffic_counters_list_like_ipvsadm() {
         .contains(&format!("{:<33}{:>9}{:>9}", "TCP  192.168.50.1:80", 0, 0)));
 }
 
-/// A table large enough for `Client::table` to dump destinations over
-/// parallel sockets reads back the same as one dump per service, and as ipvsadm.
+/// `Client::table` dumps destinations over a socket of its own with a small
+/// receive length, two datagrams per receive: a large table, and a service
+/// whose destinations span several datagrams (60 of ~356 bytes against a
+/// 4 KiB receive length), read back the same as one dump per service on the
+/// client's own socket, and as ipvsadm.
 #[test]
-fn large_table_dumps_in_parallel_like_one_by_one() {
+fn large_table_dumps_over_the_dump_socket_like_one_by_one() {
     let ns = Ns::new("large");
     let mut c = ns.client();
     let mut rules = String::new();
@@ -480,9 +483,14 @@ fn large_table_dumps_in_parallel_like_one_by_one() {
             ));
         }
     }
+    rules.push_str("-A -t 10.3.9.9:443 -s rr\n");
+    for d in 1..=60 {
+        rules.push_str(&format!("-a -t 10.3.9.9:443 -r 10.5.0.{d}:8443 -m -w 1\n"));
+    }
     apply_rules(&mut c, &rules);
-    let parallel = c.table().unwrap();
-    assert_eq!(parallel.len(), 300);
-    assert_eq!(parallel, table(&mut c));
-    assert_eq!(format::save(&parallel), ns.ipvsadm(&["-S", "-n"]));
+    let dumped = c.table().unwrap();
+    assert_eq!(dumped.len(), 301);
+    assert!(dumped.iter().any(|(_, d)| d.len() == 60));
+    assert_eq!(dumped, table(&mut c));
+    assert_eq!(format::save(&dumped), ns.ipvsadm(&["-S", "-n"]));
 }

@@ -209,9 +209,48 @@ fn table(client: &mut Client) -> Result<Vec<ServiceEntry>, ipvs_sys::Error> {
     client.table()
 }
 
+/// Text is written to stdout in pieces of about this size.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// `ipvsadm -L` of the whole table, written as the table is read, as
+/// ipvsadm does: the services (sorted), then each one's destinations dumped,
+/// formatted and dropped in turn, the text going out every [`WRITE_CHUNK`]
+/// bytes. A 1,000 × 10 table never sits in memory whole (2.5 MB of
+/// destinations and text otherwise, every page of it a fault to take, which
+/// the VM's emulated CPU makes dear).
+fn list_table(client: &mut Client, opts: &ListOptions, names: &dyn Names) -> Result<(), String> {
+    let mut services = client.services().map_err(|e| e.to_string())?;
+    if opts.sort {
+        format::sort_services(&mut services);
+    }
+    let info = client.info().map_err(|e| e.to_string())?;
+    let mut out = String::with_capacity(WRITE_CHUNK + 4096);
+    format::list_head(&mut out, &info, opts);
+    let mut stdout = std::io::stdout().lock();
+    client
+        .dests_each(&services, |s, dests| {
+            format::list_service(&mut out, s, dests, opts, names);
+            if out.len() >= WRITE_CHUNK {
+                stdout.write_all(out.as_bytes())?;
+                out.clear();
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())
+}
+
 fn run_inner(args: IpvsArgs) -> Result<(), String> {
     let mut client = Client::new().map_err(|e| e.to_string())?;
     let text = match args.action {
+        IpvsAction::List(l) if !l.json && l.service_key()?.is_none() => {
+            let system = SystemNames::default();
+            let names: &dyn Names = if l.numeric { &Numeric } else { &system };
+            return list_table(&mut client, &l.options(), names);
+        }
         IpvsAction::List(l) => {
             let opts = l.options();
             let mut entries = match l.service_key()? {
@@ -233,15 +272,11 @@ fn run_inner(args: IpvsArgs) -> Result<(), String> {
             } else {
                 let system = SystemNames::default();
                 let names: &dyn Names = if l.numeric { &Numeric } else { &system };
-                if l.service_key()?.is_some() {
-                    entries
-                        .first()
-                        .map(|e| format::list_one_named(e, &opts, names))
-                        .unwrap_or_default()
-                } else {
-                    let info = client.info().map_err(|e| e.to_string())?;
-                    format::list_named(&info, &entries, &opts, names)
-                }
+                // One service (the whole table is list_table's).
+                entries
+                    .first()
+                    .map(|e| format::list_one_named(e, &opts, names))
+                    .unwrap_or_default()
             }
         }
         IpvsAction::Save => format::save(&table(&mut client).map_err(|e| e.to_string())?),

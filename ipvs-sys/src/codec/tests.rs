@@ -328,6 +328,11 @@ fn whole_message_round_trip() {
     ack.extend_from_slice(&bytes[..16]);
     two.extend(ack);
     let msgs = decode_messages(&two).unwrap();
+    // The borrowing iterator sees the same messages without copying them.
+    let borrowed: Vec<NlMessageRef<'_>> = messages(&two).collect::<Result<_, _>>().unwrap();
+    assert!(matches!(borrowed[0], NlMessageRef::Genl(g) if g.payload == m.payload.as_slice()));
+    let owned: Vec<NlMessage> = borrowed.iter().map(NlMessageRef::to_owned).collect();
+    assert_eq!(owned, msgs);
     assert_eq!(msgs[0], NlMessage::Genl(m));
     assert_eq!(
         msgs[1],
@@ -336,6 +341,29 @@ fn whole_message_round_trip() {
             errno: -17
         }
     );
+}
+
+#[test]
+fn attrs_yield_in_order_then_one_error_then_nothing() {
+    let mut b = tlv(1 | NLA_F_NESTED, &[1, 2, 3]);
+    b.extend(tlv(2, &[]));
+    b.extend([12, 0, 3, 0, 9]); // claims 12 bytes, has 5
+    let mut it = attrs(&b);
+    assert_eq!(it.next(), Some(Ok((1, &[1u8, 2, 3][..]))));
+    assert_eq!(it.next(), Some(Ok((2, &[][..]))));
+    assert_eq!(it.next(), Some(Err(DecodeError::Truncated(12))));
+    assert_eq!(it.next(), None);
+    // A tail shorter than a header is ignored, as nla_for_each_attr does.
+    let mut short = tlv(5, &[7]);
+    short.extend([1, 0]);
+    assert_eq!(parse_attrs(&short), Ok(vec![(5, &[7u8][..])]));
+}
+
+#[test]
+fn messages_stop_after_a_bad_header() {
+    let mut it = messages(&[1, 2, 3]);
+    assert!(matches!(it.next(), Some(Err(DecodeError::Header(_)))));
+    assert_eq!(it.next(), None);
 }
 
 #[test]

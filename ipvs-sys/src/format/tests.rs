@@ -291,6 +291,56 @@ fn names_replace_numbers_where_lookups_succeed() {
 #[test]
 fn a_cut_never_splits_a_character() {
     let mut s = "ab\u{e9}cd".to_string(); // é is two bytes, at 2..4
-    truncate(&mut s, 3);
+    truncate_from(&mut s, 0, 3);
     assert_eq!(s, "ab");
+    // Only what was appended since `start` counts.
+    let mut s = "xx ab\u{e9}cd".to_string();
+    truncate_from(&mut s, 3, 4);
+    assert_eq!(s, "xx ab\u{e9}");
+    truncate_from(&mut s, 3, 9);
+    assert_eq!(s, "xx ab\u{e9}");
+}
+
+/// printf's "%-28s" pads by bytes: a name with a two-byte character gets
+/// one space less than a character count would give.
+#[test]
+fn columns_are_padded_by_bytes_like_printf() {
+    struct Accented;
+    impl Names for Accented {
+        fn host(&self, _: &IpAddr) -> Option<String> {
+            Some("caf\u{e9}".into())
+        }
+        fn service(&self, _: u16, _: Protocol) -> Option<String> {
+            None
+        }
+    }
+    let svc = Service::new(tcp("10.0.0.3", 80), "rr");
+    let dest = Dest::new("10.0.1.1".parse().unwrap(), 80, FwdMethod::Masq);
+    let got = list_one_named(&(svc, vec![dest]), &ListOptions::default(), &Accented);
+    let line = got.lines().nth(3).unwrap();
+    // "café:80" is 8 bytes and 7 characters: 20 spaces, not 21.
+    assert_eq!(
+        line,
+        "  -> caf\u{e9}:80".to_string() + &" ".repeat(20) + " Masq    1      0          0         "
+    );
+    assert_eq!(line.len(), 5 + 28 + 1 + 7 + 1 + 6 + 1 + 10 + 1 + 10);
+}
+
+#[test]
+fn numbers_are_written_like_printf() {
+    let mut s = String::new();
+    push_uint(&mut s, 0);
+    s.push(' ');
+    push_uint(&mut s, u64::MAX);
+    s.push(' ');
+    push_int(&mut s, i64::from(i32::MIN));
+    s.push(' ');
+    push_col_int(&mut s, -7, 6);
+    s.push('|');
+    assert_eq!(s, "0 18446744073709551615 -2147483648 -7    |");
+    let mut a = String::new();
+    push_addr(&mut a, &"0.255.10.100".parse().unwrap());
+    a.push(' ');
+    push_addr(&mut a, &"2001:db8::1".parse().unwrap());
+    assert_eq!(a, "0.255.10.100 2001:db8::1");
 }
