@@ -28,6 +28,10 @@ use super::packet::{
 };
 use super::track::{file_task, script_task, split_command};
 
+/// At most this many waiting packets are read before a due timer is acted
+/// on, so that a flood of packets cannot hold an advert back.
+const READ_BEFORE_TIMER: usize = 64;
+
 /// How often a `track_file` is read (keepalived uses inotify).
 const TRACK_FILE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -114,6 +118,33 @@ fn observe(counters: &Counters, machine: &Machine, primary: IpAddr, advert: Opti
             (State::Init | State::Fault, _) => None,
         };
     });
+}
+
+/// Carries out the machine's answer to one packet from the VRRP socket
+/// (an advert, or the reason it was rejected, counted).
+fn on_packet(
+    received: Result<(IpAddr, Advert), DecodeError>,
+    machine: &mut Machine,
+    edge: &mut Edge,
+    counters: &Counters,
+) {
+    let (actions, accepted) = match received {
+        Ok((source, advert)) => {
+            let accepted = machine
+                .check_advert(source, &advert)
+                .is_ok()
+                .then_some((source, advert.priority));
+            let actions =
+                machine.handle(Event::Advert { source, advert }, std::time::Instant::now());
+            (actions, accepted)
+        }
+        Err(e) => {
+            counters.count(decode_reason(&e).to_string());
+            (Vec::new(), None)
+        }
+    };
+    edge.execute(actions);
+    observe(counters, machine, edge.primary, accepted);
 }
 
 fn decode_reason(error: &DecodeError) -> &'static str {
@@ -788,6 +819,25 @@ pub async fn run_with_release(
                 let Ok(mut guard) = guard else { continue };
                 // Not expired (re-armed meanwhile): WouldBlock clears readiness.
                 if let Ok(Ok(())) = guard.try_io(|fd| fd.get_ref().consume()) {
+                    // Packets already waiting are read before the deadline
+                    // is acted on, as keepalived does: its advert timer is
+                    // the VRRP socket's read timeout, and a readable socket
+                    // is read, not timed out. A backup not scheduled past
+                    // its master-down deadline while the master's adverts
+                    // queued up would otherwise take over, announce the VIPs
+                    // (moving the clients' ARP entries to itself) and give
+                    // them back at the next advert.
+                    for _ in 0..READ_BEFORE_TIMER {
+                        match recv.get_ref().receive(&mut buf) {
+                            Ok(received) => on_packet(received, &mut machine, &mut edge, &counters),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => {
+                                tracing::warn!("{}: receive: {e}", config.name);
+                                break;
+                            }
+                        }
+                    }
+                    // A no-op if those packets moved the deadline.
                     let actions = machine.handle(Event::Timer, std::time::Instant::now());
                     edge.execute(actions);
                     observe(&counters, &machine, edge.primary, None);
@@ -796,27 +846,7 @@ pub async fn run_with_release(
             guard = recv.readable() => {
                 let Ok(mut guard) = guard else { continue };
                 match guard.try_io(|fd| fd.get_ref().receive(&mut buf)) {
-                    Ok(Ok(received)) => {
-                        let (actions, accepted) = match received {
-                            Ok((source, advert)) => {
-                                let accepted = machine
-                                    .check_advert(source, &advert)
-                                    .is_ok()
-                                    .then_some((source, advert.priority));
-                                let actions = machine.handle(
-                                    Event::Advert { source, advert },
-                                    std::time::Instant::now(),
-                                );
-                                (actions, accepted)
-                            }
-                            Err(e) => {
-                                counters.count(decode_reason(&e).to_string());
-                                (Vec::new(), None)
-                            }
-                        };
-                        edge.execute(actions);
-                        observe(&counters, &machine, edge.primary, accepted);
-                    }
+                    Ok(Ok(received)) => on_packet(received, &mut machine, &mut edge, &counters),
                     Ok(Err(e)) => tracing::warn!("{}: receive: {e}", config.name),
                     Err(_would_block) => {}
                 }

@@ -17,11 +17,16 @@ use tokio::sync::{oneshot, watch};
 
 pub const VIP: &str = "192.168.77.100";
 
+/// How long to block an instance's thread, and whom to tell when it ends.
+type Stall = (Duration, std::sync::mpsc::Sender<()>);
+
 /// An lvsd VRRP instance running on its own thread inside a namespace.
 pub struct LvsdNode {
     pub handle: InstanceHandle,
     shutdown: watch::Sender<bool>,
     crash: Option<oneshot::Sender<()>>,
+    /// Blocks the instance's thread for a while (a process not scheduled).
+    stall: tokio::sync::mpsc::UnboundedSender<Stall>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -29,7 +34,8 @@ impl LvsdNode {
     pub fn start(ns: &Netns, config: InstanceConfig) -> Self {
         let path = ns.path();
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (crash, crash_rx) = oneshot::channel::<()>();
+        let (crash, mut crash_rx) = oneshot::channel::<()>();
+        let (stall, mut stall_rx) = tokio::sync::mpsc::unbounded_channel::<Stall>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let file = File::open(&path).expect("open netns");
@@ -48,10 +54,18 @@ impl LvsdNode {
                     }
                     result = &mut run => panic!("instance ended early: {result:?}"),
                 }
-                tokio::select! {
-                    result = &mut run => result.expect("instance"),
-                    // A crash: the future is dropped, nothing is cleaned up.
-                    _ = crash_rx => {}
+                loop {
+                    tokio::select! {
+                        result = &mut run => break result.expect("instance"),
+                        // A crash: the future is dropped, nothing is cleaned up.
+                        _ = &mut crash_rx => break,
+                        Some((pause, done)) = stall_rx.recv() => {
+                            // Blocks the runtime's only thread: nothing of the
+                            // instance runs, its sockets and timer fill up.
+                            std::thread::sleep(pause);
+                            let _ = done.send(());
+                        }
+                    }
                 }
             });
         });
@@ -62,8 +76,17 @@ impl LvsdNode {
             handle,
             shutdown,
             crash: Some(crash),
+            stall,
             thread: Some(thread),
         }
+    }
+
+    /// Freezes the instance for `pause` (as if its process were not
+    /// scheduled) and returns when it runs again.
+    pub fn stall(&self, pause: Duration) {
+        let (done, wait) = std::sync::mpsc::channel();
+        self.stall.send((pause, done)).expect("instance thread");
+        wait.recv().expect("stall ended");
     }
 
     pub fn state(&self) -> State {
