@@ -170,6 +170,15 @@ echo "steady window ${span} s: VM idle $(echo "scale=2; ($i1 - $i0) / $HZ / $spa
 echo "steady lvsd:       CPU ${lcpu} s ($(echo "scale=2; 100 * $lcpu / $span" | bc)% of a core), $lc checks ($(echo "scale=1; $lc / $span" | bc)/s, $(echo "scale=3; 1000 * $lcpu / $lc" | bc) ms CPU each), RSS $((lrss / 1024)) MiB, PSS $((lpss / 1024)) MiB"
 echo "steady keepalived: CPU ${kcpu} s ($(echo "scale=2; 100 * $kcpu / $span" | bc)% of a core), $kc checks ($(echo "scale=1; $kc / $span" | bc)/s, $(echo "scale=3; 1000 * $kcpu / $kc" | bc) ms CPU each), RSS $((krss / 1024)) MiB, PSS $((kpss / 1024)) MiB"
 echo "steady ratio lvsd/keepalived: CPU $(echo "scale=2; $lcpu / $kcpu" | bc), CPU per check $(echo "scale=2; ($lcpu * $kc) / ($kcpu * $lc)" | bc), RSS $(echo "scale=2; $lrss / $krss" | bc), PSS $(echo "scale=2; $lpss / $kpss" | bc)"
+# Where each daemon's memory is: anonymous (heap, stacks) against file
+# pages (the binary and its libraries), and lvsd's largest mappings.
+for d in "lvsd $LPID" "keepalived $KPID"; do
+    set -- $d
+    echo "memory $1: $(for p in $(tree "$2"); do cat "/proc/$p/smaps_rollup"; done |
+        awk '/^(Rss|Anonymous|Private_Dirty):/ { v[$1] += $2 } END { printf "Rss %d KiB, Anonymous %d KiB, file %d KiB", v["Rss:"], v["Anonymous:"], v["Rss:"] - v["Anonymous:"] }'), threads $(awk '/^Threads/ { print $2 }' "/proc/$2/status")"
+done
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6); range = $1 } /^Rss:/ { if ($2 > 1024) printf "%d %s %s\n", $2, range, name }' "/proc/$LPID/smaps" |
+    sort -n -r | head -12 | awk '{ printf "  lvsd mapping %s %s: Rss %d KiB\n", $2, $3, $1 }'
 
 # --- reload
 # Counters on every service, then the snapshot the rounds must not change
