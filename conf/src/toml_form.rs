@@ -72,7 +72,12 @@ pub fn read(name: &str, text: &str) -> (Config, SpanMap, Vec<Diagnostic>) {
         match Config::deserialize(Deserializer::from(document.clone())) {
             Ok(config) => break config,
             Err(e) => {
-                diagnostics.push(error_at(&lines, &e));
+                // Removing a whole `[[table]]` can take two rounds (its items,
+                // then its key), which report the same thing twice.
+                let d = error_at(&lines, &e);
+                if diagnostics.last() != Some(&d) {
+                    diagnostics.push(d);
+                }
                 let removed = e
                     .span()
                     .is_some_and(|span| remove_entry_at(document.get_mut(), span.start));
@@ -102,11 +107,8 @@ fn error_at(lines: &Lines<'_>, e: &toml::de::Error) -> Diagnostic {
         .and_then(|rest| rest.split_once('`'))
     {
         let candidates = expected.split('`').skip(1).step_by(2);
-        let mut d = Diagnostic::error(
-            &span,
-            field,
-            format!("unknown key `{field}`; the entry is ignored"),
-        );
+        // A warning, as an unknown keyword in keepalived.conf is: the rest loads.
+        let mut d = Diagnostic::warning(&span, field, format!("unknown key `{field}`; ignored"));
         if let Some(near) = crate::diag::nearest(field, candidates) {
             d = d.hint(format!("did you mean `{near}`?"));
         }

@@ -278,12 +278,30 @@ fn toml_form_is_validated_like_keepalived_conf() {
     assert_eq!(
         text,
         [
-            "lvsd.toml:3:1: error: unknown key `prioriti`; the entry is ignored\n  hint: did you mean `priority`?",
+            "lvsd.toml:3:1: warning: unknown key `prioriti`; ignored\n  hint: did you mean `priority`?",
             "lvsd.toml:1:1: error: (x) the virtual router id must be set\n  hint: add `virtual_router_id N` (1..=255), the same on every router of this group",
         ]
     );
     // The rest is read and checked: the instance is there, with its name.
     assert_eq!(bad.config.vrrp_instances[0].name, "x");
+
+    // A misspelt array of tables is one warning, and the rest still loads.
+    let misspelt = load_toml_str(
+        "lvsd.toml",
+        "[[vrrp_instance]]\nname = \"x\"\n\n[global_defs]\nrouter_id = \"r1\"\n",
+        &LoadOptions::default(),
+    );
+    let text: Vec<String> = misspelt
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        text,
+        ["lvsd.toml:1:3: warning: unknown key `vrrp_instance`; ignored\n  hint: did you mean `vrrp_instances`?"]
+    );
+    assert!(!misspelt.has_errors());
+    assert_eq!(misspelt.config.global_defs.router_id.as_deref(), Some("r1"));
 }
 
 /// Deserialization errors and the semantic checks run afterwards both name the
@@ -318,7 +336,7 @@ dev = "eth0"
         text,
         [
             "lvsd.toml:9:12: error: invalid value: integer `300`, expected u8",
-            "lvsd.toml:17:1: error: unknown key `prioriti`; the entry is ignored\n  hint: did you mean `priority`?",
+            "lvsd.toml:17:1: warning: unknown key `prioriti`; ignored\n  hint: did you mean `priority`?",
             "lvsd.toml:11:17: error: (VI_1) track_script `chk_ngnix` names no vrrp_script\n  hint: did you mean `chk_nginx`?",
             "lvsd.toml:16:1: error: (VI_2) virtual_router_id 51 is already used by `VI_1` on interface eth0 (IPv4)\n  hint: each VRRP instance on one interface and family needs its own virtual_router_id",
             "lvsd.toml:21:1: error: the route mixes IPv4 and IPv6 (it is IPv4 by `to`) (`virtual_routes`)\n  hint: a route or rule is of one family; split it in two",
