@@ -21,18 +21,19 @@ const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 /// Bytes per `send` in a batch.
 const BATCH_BYTES: usize = 32 * 1024;
-/// Receive length of the client's own socket (af_netlink.c caps what a
-/// dump puts in one datagram at 32 KiB less overhead: fewer datagrams for
-/// the services dump).
-const RECV_BYTES: usize = 32 * 1024;
+/// Receive length of the client's own socket: af_netlink.c (since 4.2,
+/// "netlink: Trim skb to alloc size to avoid MSG_TRUNC") puts at most 32 KiB
+/// in a dump datagram; older kernels up to the skb's rounded-up size.
+const RECV_BYTES: usize = 64 * 1024;
 /// Receive length of the sockets that dump destinations, one small dump per
 /// service. af_netlink.c netlink_dump allocates each dump datagram at the
 /// largest length the socket ever received with (at least NLMSG_GOODSIZE,
 /// itself below min(PAGE_SIZE, 8 KiB)), and Debian kernels zero every
 /// allocation (init_on_alloc): 32 KiB buffers cost 64 KiB of zeroing per
 /// service. A page is enough on x86-64 (4 KiB pages); elsewhere 8 KiB is
-/// always at least NLMSG_GOODSIZE. A datagram that would not fit is an
-/// error, never a silent cut (MSG_TRUNC).
+/// always at least NLMSG_GOODSIZE. A datagram that does not fit (a kernel
+/// older than 4.2 may send one) is seen (MSG_TRUNC) and the service dumped
+/// again over a socket with [`RECV_BYTES`].
 const DUMP_RECV_BYTES: usize = if cfg!(target_arch = "x86_64") {
     4096
 } else {
@@ -50,6 +51,8 @@ pub struct Client {
     rbuf: Vec<u8>,
     /// The most one datagram may hold.
     recv_len: usize,
+    /// Receive length of destination dumps ([`Client::set_dump_recv_len`]).
+    dump_recv_len: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -125,6 +128,7 @@ impl Client {
             netns,
             rbuf: vec![0u8; 2 * recv_len],
             recv_len,
+            dump_recv_len: DUMP_RECV_BYTES,
         }
     }
 
@@ -133,6 +137,19 @@ impl Client {
     /// namespace is not known, and `self` must do. No family lookup: the
     /// IPVS family id is the one `self` resolved.
     fn dump_sibling(&self) -> Result<Option<Client>, Error> {
+        self.sibling(self.dump_recv_len)
+    }
+
+    /// Sets how many bytes a destination dump receives at a time (default
+    /// 4 KiB on x86-64, 8 KiB elsewhere). Too small a length for the
+    /// kernel's datagrams costs a second dump of the service, never data.
+    pub fn set_dump_recv_len(&mut self, bytes: usize) {
+        self.dump_recv_len = bytes.max(64);
+    }
+
+    /// Another socket to the same namespace and family receiving
+    /// `recv_len` bytes at a time (see [`Client::dump_sibling`]).
+    fn sibling(&self, recv_len: usize) -> Result<Option<Client>, Error> {
         let Some(fd) = &self.netns else {
             return Ok(None);
         };
@@ -146,7 +163,7 @@ impl Client {
             sock,
             netns,
             self.family,
-            DUMP_RECV_BYTES,
+            recv_len,
         )))
     }
 
@@ -234,10 +251,10 @@ impl Client {
             for (slot, r) in lens.iter_mut().zip(results) {
                 // With MSG_TRUNC netlink returns the datagram's whole length.
                 if r.bytes > len || r.flags.contains(MsgFlags::MSG_TRUNC) {
-                    return Err(Error::Invalid(format!(
-                        "netlink datagram of {} bytes does not fit the {len}-byte receive buffer",
-                        r.bytes
-                    )));
+                    return Err(Error::Truncated {
+                        len: r.bytes,
+                        buffer: len,
+                    });
                 }
                 *slot = r.bytes;
             }
@@ -448,11 +465,22 @@ impl Client {
         mut each: impl FnMut(&Service, &mut Vec<Dest>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut sibling = self.dump_sibling()?;
-        let dumper = sibling.as_mut().unwrap_or(self);
         let mut dests = Vec::new();
         for s in services {
             dests.clear();
-            dumper.dests_into(&s.key, &mut dests)?;
+            let dumper = sibling.as_mut().unwrap_or(&mut *self);
+            match dumper.dests_into(&s.key, &mut dests) {
+                // The small receive length was too small for this kernel:
+                // that socket (its dump cut short) goes, and the service is
+                // dumped again, from here on with the client's own length.
+                Err(Error::Truncated { .. }) if sibling.is_some() => {
+                    sibling = self.sibling(RECV_BYTES)?;
+                    dests.clear();
+                    let dumper = sibling.as_mut().unwrap_or(&mut *self);
+                    dumper.dests_into(&s.key, &mut dests)?;
+                }
+                r => r?,
+            }
             each(s, &mut dests)?;
         }
         Ok(())

@@ -141,6 +141,15 @@ pub enum Error {
     /// A value that cannot be encoded.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A reply datagram larger than the receive buffer: nothing of it is
+    /// used (MSG_TRUNC tells; the rest of the datagram is lost).
+    #[error("netlink datagram of {len} bytes does not fit the {buffer}-byte receive buffer")]
+    Truncated {
+        /// The datagram's length.
+        len: usize,
+        /// The receive buffer's.
+        buffer: usize,
+    },
     /// Socket I/O.
     #[error("netlink socket: {0}")]
     Io(#[from] std::io::Error),
