@@ -303,6 +303,15 @@ def kill(argv) -> None:
         os.kill(pids[0], signal.SIGTERM)
     if link_down:
         link_down()
+    # Back to normal priority before anything else: a SCHED_FIFO process
+    # still running (printing, exiting) would hold its CPU against the
+    # signalled director when the kernel wakes it there (a SIGTERMed master
+    # then resigned up to 10 ms late in half the runs, either
+    # implementation).
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
     out.write(f"signal {t_signal:.6f} {arrival:.6f}\n")
     out.flush()
 
