@@ -133,34 +133,29 @@ async fn forward(
     let mut flush = tokio::time::interval(PROBE_BATCH_PERIOD);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let event = tokio::select! {
+        let mut outgoing = Vec::new();
+        tokio::select! {
             _ = &mut stop => return,
             _ = flush.tick() => {
-                if probes.is_empty() {
-                    continue;
+                if !probes.is_empty() {
+                    outgoing.push(Event::Probes(std::mem::take(&mut probes)));
                 }
-                Event::Probes(std::mem::take(&mut probes))
             }
             report = reports.recv() => match report {
                 None => return,
-                Some(Report::Probe(p)) => {
-                    probes.push(ProbeResult {
-                        reals: users.get(p.check).cloned().unwrap_or_default(),
-                        result: result_text(p.outcome.failure()),
-                        failed: !p.outcome.is_pass(),
-                        latency_ms: p.latency.as_secs_f64() * 1000.0,
-                    });
-                    continue;
-                }
+                Some(Report::Probe(p)) => probes.push(ProbeResult {
+                    reals: users.get(p.check).cloned().unwrap_or_default(),
+                    result: result_text(p.outcome.failure()),
+                    failed: !p.outcome.is_pass(),
+                    latency_ms: p.latency.as_secs_f64() * 1000.0,
+                }),
                 Some(Report::Transition(t)) => {
                     // The probes before it first, so that status never
                     // shows an older probe after the verdict.
-                    if !probes.is_empty()
-                        && events.send(Event::Probes(std::mem::take(&mut probes))).await.is_err()
-                    {
-                        return;
+                    if !probes.is_empty() {
+                        outgoing.push(Event::Probes(std::mem::take(&mut probes)));
                     }
-                    Event::Check {
+                    outgoing.push(Event::Check {
                         vs: t.real.0,
                         real: t.real.1,
                         verdict: t.verdict,
@@ -169,12 +164,100 @@ async fn forward(
                             latency_ms: Some(t.latency.as_secs_f64() * 1000.0),
                             failures: 0,
                         },
-                    }
+                    });
                 }
             },
-        };
-        if events.send(event).await.is_err() {
-            return;
         }
+        for event in outgoing {
+            // The daemon's loop stops the checks in the middle of its own
+            // work (a reload) and reads no event meanwhile: a full queue
+            // must not keep that stop waiting.
+            tokio::select! {
+                _ = &mut stop => return,
+                sent = events.send(event) => {
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use checks::spec::CheckFamily;
+    use checks::{CheckKind, CheckSpec, Endpoint, Failure, Outcome, Prober, Timing};
+
+    use super::*;
+
+    /// Fails and passes in turn, at once: every probe flips a verdict.
+    struct Flapping(Arc<AtomicU64>);
+
+    impl Prober for Flapping {
+        fn probe(&self, _spec: Arc<CheckSpec>) -> checks::sched::ProbeFuture {
+            let n = self.0.fetch_add(1, Ordering::Relaxed);
+            let outcome = if n % 2 == 0 {
+                Outcome::Fail(Failure::Refused)
+            } else {
+                Outcome::PASS
+            };
+            Box::pin(async move { outcome })
+        }
+    }
+
+    fn flapping_reals(n: u16) -> Vec<RealServerChecks<RealKey>> {
+        (0..n)
+            .map(|i| RealServerChecks {
+                key: (0, usize::from(i)),
+                checks: vec![CheckSpec {
+                    kind: CheckKind::Tcp,
+                    endpoint: Endpoint::to(SocketAddr::from(([127, 0, 0, 1], 1000 + i))),
+                    timing: Timing {
+                        retry: 0,
+                        delay_loop: Duration::from_millis(1),
+                        warmup: Duration::ZERO,
+                        ..Timing::defaults_for(CheckFamily::Other)
+                    },
+                }],
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn stopping_never_waits_for_a_daemon_that_reads_no_events() {
+        let probes = Arc::new(AtomicU64::new(0));
+        let (events, mut daemon) = mpsc::channel(4);
+        let watch = events.clone();
+        let (runner, _) = CheckRunner::start_with(
+            flapping_reals(50),
+            None,
+            Flapping(probes.clone()),
+            SchedulerOptions::default(),
+            events,
+        )
+        .unwrap();
+        // The daemon reads one event, then none: its queue fills up.
+        assert!(daemon.recv().await.is_some());
+        while watch.capacity() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // More verdict changes after that: the forwarder takes the next one
+        // and blocks on the full queue. (The scheduler blocks in its turn
+        // once its own queue is full, so do not wait for too many.)
+        let full_at = probes.load(Ordering::Relaxed);
+        while probes.load(Ordering::Relaxed) < full_at + 100 {
+            tokio::task::yield_now().await;
+        }
+        let stopped = tokio::time::timeout(Duration::from_secs(10), runner.stop()).await;
+        assert!(
+            matches!(stopped, Ok(Some(_))),
+            "the checker thread did not stop"
+        );
     }
 }
