@@ -926,11 +926,13 @@ pub struct GenlMessage {
     pub payload: Vec<u8>,
 }
 
-/// One netlink message from a receive buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NlMessage {
+/// One netlink message from a receive buffer, with its generic-netlink
+/// data message as `G`: owned ([`NlMessage`]) or borrowed from the buffer
+/// ([`NlMessageRef`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Netlink<G> {
     /// A generic-netlink data message.
-    Genl(GenlMessage),
+    Genl(G),
     /// NLMSG_ERROR: `errno` 0 is an ACK; negative values are kernel errors.
     Error {
         /// Sequence number of the reply.
@@ -951,6 +953,13 @@ pub enum NlMessage {
         seq: u32,
     },
 }
+
+/// One netlink message, owning its data.
+pub type NlMessage = Netlink<GenlMessage>;
+
+/// One netlink message borrowed from a receive buffer: [`NlMessage`] without
+/// the copy of a data message's payload.
+pub type NlMessageRef<'a> = Netlink<GenlRef<'a>>;
 
 impl GenlMessage {
     /// Serialises nlmsghdr (16 bytes) + genlmsghdr (4 bytes) + payload.
@@ -1006,41 +1015,14 @@ impl GenlRef<'_> {
     }
 }
 
-/// One netlink message borrowed from a receive buffer: [`NlMessage`] without
-/// the copy of a data message's payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NlMessageRef<'a> {
-    /// A generic-netlink data message.
-    Genl(GenlRef<'a>),
-    /// NLMSG_ERROR: `errno` 0 is an ACK; negative values are kernel errors.
-    Error {
-        /// Sequence number of the reply.
-        seq: u32,
-        /// The (negative) error, 0 for ACK.
-        errno: i32,
-    },
-    /// NLMSG_DONE closing a dump.
-    Done {
-        /// Sequence number.
-        seq: u32,
-    },
-    /// Anything else.
-    Other {
-        /// nlmsg_type.
-        nl_type: u16,
-        /// nlmsg_seq.
-        seq: u32,
-    },
-}
-
 impl NlMessageRef<'_> {
     /// The owned message.
     pub fn to_owned(&self) -> NlMessage {
         match *self {
-            NlMessageRef::Genl(g) => NlMessage::Genl(g.to_owned()),
-            NlMessageRef::Error { seq, errno } => NlMessage::Error { seq, errno },
-            NlMessageRef::Done { seq } => NlMessage::Done { seq },
-            NlMessageRef::Other { nl_type, seq } => NlMessage::Other { nl_type, seq },
+            Netlink::Genl(g) => Netlink::Genl(g.to_owned()),
+            Netlink::Error { seq, errno } => Netlink::Error { seq, errno },
+            Netlink::Done { seq } => Netlink::Done { seq },
+            Netlink::Other { nl_type, seq } => Netlink::Other { nl_type, seq },
         }
     }
 }
