@@ -10,6 +10,7 @@
 #[path = "bench_common/layout.rs"]
 mod bench_layout;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use checks::spec::{HttpCheck, UrlCheck};
@@ -86,11 +87,11 @@ async fn bench(workers: usize) {
     let reals = (0..count)
         .map(|i| RealServerChecks {
             key: i,
-            checks: vec![CheckSpec {
+            checks: vec![Arc::new(CheckSpec {
                 kind: kind.clone(),
                 endpoint: Endpoint::to(bench_layout::target(i)),
                 timing: timing.clone(),
-            }],
+            })],
         })
         .collect();
     let options = SchedulerOptions {

@@ -50,7 +50,10 @@ impl Prober for NetworkProber {
 #[derive(Debug, Clone)]
 pub struct RealServerChecks<K> {
     pub key: K,
-    pub checks: Vec<CheckSpec>,
+    /// Shared with the scheduler, which keeps them as they are: a daemon
+    /// holding its configuration and a running scheduler has one copy of
+    /// each specification, and restarting the scheduler copies none.
+    pub checks: Vec<Arc<CheckSpec>>,
 }
 
 /// Scheduler settings.
@@ -155,14 +158,13 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
     /// (up, or down with `alpha`).
     pub fn new(reals: Vec<RealServerChecks<K>>, options: SchedulerOptions) -> Scheduler<K> {
         let mut checks: Vec<CheckSlot> = Vec::new();
-        // Keyed by the slot's own Arc: a specification is moved once, never
-        // cloned (10,000 real servers make 10,000 of them on every reload).
+        // Keyed by the caller's own Arc: a specification is never cloned
+        // (10,000 real servers make 10,000 of them on every reload).
         let mut index: HashMap<Arc<CheckSpec>, usize> = HashMap::new();
         let mut real_slots = Vec::with_capacity(reals.len());
         for (real_index, real) in reals.into_iter().enumerate() {
             let mut ids = Vec::with_capacity(real.checks.len());
             for spec in real.checks {
-                let spec = Arc::new(spec);
                 let id = *index.entry(spec.clone()).or_insert_with(|| {
                     checks.push(CheckSlot {
                         state: CheckerState::new(spec.timing.alpha),
@@ -461,12 +463,12 @@ mod tests {
         SocketAddr::from(([127, 0, 0, 1], n))
     }
 
-    fn tcp(target: SocketAddr, timing: Timing) -> CheckSpec {
-        CheckSpec {
+    fn tcp(target: SocketAddr, timing: Timing) -> Arc<CheckSpec> {
+        Arc::new(CheckSpec {
             kind: CheckKind::Tcp,
             endpoint: Endpoint::to(target),
             timing,
-        }
+        })
     }
 
     fn timing(retry: u32, before_retry: u64, delay_loop: u64, warmup: u64) -> Timing {
@@ -511,12 +513,14 @@ mod tests {
 
     #[test]
     fn identical_checks_are_probed_once_for_all_their_real_servers() {
-        let shared = tcp(addr(1), timing(0, 1, 10, 0));
+        // Equal specifications, each in its own allocation (as a parsed
+        // configuration gives them).
+        let shared = || tcp(addr(1), timing(0, 1, 10, 0));
         let scheduler = Scheduler::new(
             vec![
                 RealServerChecks {
                     key: "rs1",
-                    checks: vec![shared.clone(), shared.clone()],
+                    checks: vec![shared(), shared()],
                 },
                 RealServerChecks {
                     key: "rs2",
@@ -524,14 +528,14 @@ mod tests {
                 },
                 RealServerChecks {
                     key: "rs3",
-                    checks: vec![shared.clone()],
+                    checks: vec![shared()],
                 },
             ],
             options(),
         );
         let checks: Vec<&CheckSpec> = scheduler.checks().collect();
         assert_eq!(checks.len(), 2);
-        assert_eq!(checks[0], &shared);
+        assert_eq!(checks[0], shared().as_ref());
         let users: Vec<Vec<&str>> = scheduler
             .users()
             .map(|keys| keys.copied().collect())

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use checks::spec::CheckFamily;
@@ -47,11 +48,11 @@ async fn real_server_flips_down_and_up_with_reasons() {
     let scheduler = Scheduler::new(
         vec![RealServerChecks {
             key: "rs",
-            checks: vec![CheckSpec {
+            checks: vec![Arc::new(CheckSpec {
                 kind: CheckKind::Tcp,
                 endpoint: Endpoint::to(addr),
                 timing,
-            }],
+            })],
         }],
         SchedulerOptions {
             report_every_probe: true,

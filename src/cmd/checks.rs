@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use checks::{CheckSpec, Outcome, RealServerChecks, Report, Scheduler};
@@ -130,7 +131,7 @@ pub fn run(args: ChecksArgs) -> ExitCode {
 
 /// Probes each distinct check once, concurrently; prints one row per checker.
 async fn once(reals: Vec<RealServerChecks<RealServerName>>, json: bool) -> ExitCode {
-    let mut distinct: HashMap<CheckSpec, Option<(Outcome, Duration)>> = HashMap::new();
+    let mut distinct: HashMap<Arc<CheckSpec>, Option<(Outcome, Duration)>> = HashMap::new();
     for real in &reals {
         for spec in &real.checks {
             distinct.insert(spec.clone(), None);

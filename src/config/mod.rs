@@ -54,7 +54,7 @@ pub fn director_config(config: &m::Config) -> Result<DirectorConfig, Vec<String>
                 let mut specs = Vec::new();
                 for c in &real.checkers {
                     match checks::check_spec(ctx, c) {
-                        Ok(spec) => specs.push(spec),
+                        Ok(spec) => specs.push(std::sync::Arc::new(spec)),
                         Err(e) => errors.push(format!(
                             "virtual_server {name}: real_server {}: {e}",
                             ipvs_sys::format::addrport(&real.address, plan.dest.key.port)

@@ -215,7 +215,7 @@ mod tests {
         (0..n)
             .map(|i| RealServerChecks {
                 key: (0, usize::from(i)),
-                checks: vec![CheckSpec {
+                checks: vec![Arc::new(CheckSpec {
                     kind: CheckKind::Tcp,
                     endpoint: Endpoint::to(SocketAddr::from(([127, 0, 0, 1], 1000 + i))),
                     timing: Timing {
@@ -224,7 +224,7 @@ mod tests {
                         warmup: Duration::ZERO,
                         ..Timing::defaults_for(CheckFamily::Other)
                     },
-                }],
+                })],
             })
             .collect()
     }

@@ -617,12 +617,23 @@ fn load_compact<S: ConfigSource>(source: &mut S) -> Result<DirectorConfig, Vec<S
             .map(|thread| thread.join())
     });
     match on_thread {
-        // The copy is the point: fresh allocations, made on this thread.
-        Some(Ok(Ok(config))) => Ok(config.clone()),
+        Some(Ok(Ok(config))) => Ok(compact_copy(&config)),
         Some(Ok(Err(errors))) => Err(errors),
         Some(Err(_panicked)) => Err(vec!["loading the configuration failed".to_string()]),
         None => source.load(),
     }
+}
+
+/// A copy of `config` in fresh allocations made on this thread, the check
+/// specifications included (`clone` would share them).
+fn compact_copy(config: &DirectorConfig) -> DirectorConfig {
+    let mut copy = config.clone();
+    for real in &mut copy.checks {
+        for spec in &mut real.checks {
+            *spec = Arc::new(::checks::CheckSpec::clone(spec));
+        }
+    }
+    copy
 }
 
 /// Hands the heap memory freed since back to the kernel, in every arena.
@@ -761,6 +772,26 @@ mod tests {
             load_compact(&mut Scripted(Err(errors.clone()))).unwrap_err(),
             errors
         );
+    }
+
+    #[test]
+    fn a_compact_copy_shares_no_check_specification_with_the_original() {
+        let spec = ::checks::CheckSpec {
+            kind: ::checks::CheckKind::Tcp,
+            endpoint: ::checks::Endpoint::to(std::net::SocketAddr::from(([192, 0, 2, 7], 80))),
+            timing: ::checks::Timing::defaults_for(::checks::spec::CheckFamily::Other),
+        };
+        let config = DirectorConfig {
+            checks: vec![::checks::RealServerChecks {
+                key: (0, 0),
+                checks: vec![Arc::new(spec)],
+            }],
+            ..DirectorConfig::default()
+        };
+        let copy = compact_copy(&config);
+        let (original, copied) = (&config.checks[0].checks[0], &copy.checks[0].checks[0]);
+        assert_eq!(original, copied);
+        assert!(!Arc::ptr_eq(original, copied));
     }
 
     #[test]
