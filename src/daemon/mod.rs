@@ -125,6 +125,8 @@ pub struct Director<S: ConfigSource> {
     source: S,
     options: Options,
     lvs: LvsRuntime,
+    /// The configuration without its virtual servers: those are moved into
+    /// the engine (`self.lvs.engine().servers()`), not kept twice.
     config: DirectorConfig,
     last_checks: Vec<Vec<LastCheck>>,
     /// The status last published (shared with `status_tx`'s readers).
@@ -165,14 +167,16 @@ impl<S: ConfigSource> Director<S> {
         notify: notify::Queue,
         events: mpsc::Sender<Event>,
     ) -> Result<(Self, watch::Receiver<Arc<Status>>), DaemonError> {
-        let config = load_compact(&mut source).map_err(DaemonError::Config)?;
-        let (lvs, effects) = LvsRuntime::new(config.virtual_servers.clone(), client);
+        let mut config = load_compact(&mut source).map_err(DaemonError::Config)?;
+        let last_checks = empty_checks(&config.virtual_servers);
+        let servers = std::mem::take(&mut config.virtual_servers);
+        let (lvs, effects) = LvsRuntime::new(servers, client);
         let (status_tx, status_rx) = watch::channel(Arc::new(Status::default()));
         let d = Director {
             source,
             options,
             lvs,
-            last_checks: empty_checks(&config),
+            last_checks,
             config,
             status: Arc::new(Status::default()),
             reloads: 0,
@@ -345,8 +349,12 @@ impl<S: ConfigSource> Director<S> {
                 self.publish_status(None);
                 Response::ReloadRefused { errors }
             }
-            Ok(config) => {
-                let mut changes = describe_changes(&self.config, &config);
+            Ok(mut config) => {
+                let old: Vec<&VirtualServer> =
+                    self.lvs.engine().servers().map(|(vs, _, _)| vs).collect();
+                let mut changes = describe_changes(&old, &config.virtual_servers);
+                let last_checks = carry_checks(&old, &self.last_checks, &config.virtual_servers);
+                drop(old);
                 if let Some(v) = self.vrrp.as_mut() {
                     changes.extend(v.reload(config.vrrp.clone()).await);
                 }
@@ -358,8 +366,9 @@ impl<S: ConfigSource> Director<S> {
                 // server whose check is the same as a failing one (the
                 // same backend in a new virtual server) takes that check's
                 // state, so it is never added, not even for a moment.
-                let mut effects = self.lvs.engine_mut().reload(config.virtual_servers.clone());
-                self.last_checks = carry_checks(&self.config, &self.last_checks, &config);
+                let servers = std::mem::take(&mut config.virtual_servers);
+                let mut effects = self.lvs.engine_mut().reload(servers);
+                self.last_checks = last_checks;
                 self.config = config;
                 self.follow_addresses_if_needed();
                 effects.extend(self.start_checks(previous));
@@ -449,10 +458,11 @@ impl<S: ConfigSource> Director<S> {
                 continue;
             }
             let name = self
-                .config
-                .virtual_servers
-                .get(*vs)
-                .map_or_else(String::new, |v| {
+                .lvs
+                .engine()
+                .servers()
+                .nth(*vs)
+                .map_or_else(String::new, |(v, _, _)| {
                     ipvs_sys::error::KeyDisplay(&v.plan.service.key).to_string()
                 });
             if now {
@@ -657,9 +667,8 @@ fn millis(span: Duration) -> f64 {
     (span.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-fn empty_checks(config: &DirectorConfig) -> Vec<Vec<LastCheck>> {
-    config
-        .virtual_servers
+fn empty_checks(servers: &[VirtualServer]) -> Vec<Vec<LastCheck>> {
+    servers
         .iter()
         .map(|v| vec![LastCheck::default(); v.plan.reals.len()])
         .collect()
@@ -667,10 +676,11 @@ fn empty_checks(config: &DirectorConfig) -> Vec<Vec<LastCheck>> {
 
 /// Each virtual server's index by service key (reloads look servers up by
 /// key; a linear search made a reload of 1,000 services quadratic).
-fn by_service(config: &DirectorConfig) -> HashMap<ipvs_sys::ServiceKey, usize> {
-    config
-        .virtual_servers
-        .iter()
+fn by_service<'a>(
+    servers: impl IntoIterator<Item = &'a VirtualServer>,
+) -> HashMap<ipvs_sys::ServiceKey, usize> {
+    servers
+        .into_iter()
         .enumerate()
         .map(|(i, vs)| (vs.plan.service.key, i))
         .collect()
@@ -679,18 +689,17 @@ fn by_service(config: &DirectorConfig) -> HashMap<ipvs_sys::ServiceKey, usize> {
 /// Last check results of real servers that survive a reload, by service
 /// and real server address.
 fn carry_checks(
-    old: &DirectorConfig,
+    old: &[&VirtualServer],
     old_checks: &[Vec<LastCheck>],
-    new: &DirectorConfig,
+    new: &[VirtualServer],
 ) -> Vec<Vec<LastCheck>> {
-    let before = by_service(old);
-    new.virtual_servers
-        .iter()
+    let before = by_service(old.iter().copied());
+    new.iter()
         .map(|vs| {
             let old_index = before.get(&vs.plan.service.key).copied();
             let old_reals: HashMap<_, usize> = old_index
                 .map(|b| {
-                    old.virtual_servers[b]
+                    old[b]
                         .plan
                         .reals
                         .iter()
@@ -714,13 +723,13 @@ fn carry_checks(
 }
 
 /// One line per virtual server added, removed or changed.
-fn describe_changes(old: &DirectorConfig, new: &DirectorConfig) -> Vec<String> {
+fn describe_changes(old: &[&VirtualServer], new: &[VirtualServer]) -> Vec<String> {
     use ipvs_sys::error::KeyDisplay;
-    let (before, after) = (by_service(old), by_service(new));
+    let (before, after) = (by_service(old.iter().copied()), by_service(new));
     let mut lines = Vec::new();
-    for vs in &new.virtual_servers {
+    for vs in new {
         let key = vs.plan.service.key;
-        match before.get(&key).map(|&i| &old.virtual_servers[i]) {
+        match before.get(&key).map(|&i| old[i]) {
             None => lines.push(format!("virtual server {}: added", KeyDisplay(&key))),
             Some(o) if o != vs => {
                 lines.push(format!("virtual server {}: changed", KeyDisplay(&key)))
@@ -728,7 +737,7 @@ fn describe_changes(old: &DirectorConfig, new: &DirectorConfig) -> Vec<String> {
             Some(_) => {}
         }
     }
-    for o in &old.virtual_servers {
+    for o in old {
         let key = o.plan.service.key;
         if !after.contains_key(&key) {
             lines.push(format!("virtual server {}: removed", KeyDisplay(&key)));
