@@ -73,7 +73,12 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve_director(args)) {
+    // The daemon runs as a task on the workers, not in `block_on` on the
+    // main thread: an event (SIGTERM above all, which must resign the VRRP
+    // master at once) then wakes it on the worker that produced it instead
+    // of waking the main thread.
+    let served = runtime.block_on(async { tokio::spawn(serve_director(args)).await });
+    match served.unwrap_or_else(|e| Err(format!("the daemon's task failed: {e}"))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("lvsd run: {message}");
