@@ -44,6 +44,8 @@ import tempfile
 import threading
 import time
 
+from probe import crash  # probe.py, beside this script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "probe.py")
 VIP = "192.168.77.100"
@@ -157,16 +159,7 @@ class Director:
         return pids
 
     def kill_all(self):
-        # A crash of the whole tree at one instant: stop every process
-        # first, or keepalived's VRRP child would see its parent die first
-        # (PDEATHSIG) and resign with priority 0 before its own SIGKILL.
-        pids = self.pids()
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
+        crash(self.pids())
 
     def stop(self):
         if self.proc.poll() is None:

@@ -266,6 +266,18 @@ class LinkDown:
                 raise OSError(-error, "link down")
 
 
+def crash(pids) -> None:
+    """Kills a director's process tree at one instant: every process is
+    stopped first, or keepalived's VRRP child would see its parent die first
+    (PDEATHSIG) and resign with priority 0 before its own SIGKILL."""
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+
 def kill(argv) -> None:
     link_down = None
     if "--link-down" in argv:
@@ -290,15 +302,7 @@ def kill(argv) -> None:
             time.sleep(left - 0.001)  # the last millisecond spins
     t_signal = time.monotonic()
     if sig == "KILL":
-        # A crash of the whole tree at one instant: stop every process
-        # first, or keepalived's VRRP child would see its parent die first
-        # (PDEATHSIG) and resign with priority 0 before its own SIGKILL.
-        for s in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, s)
-                except ProcessLookupError:
-                    pass
+        crash(pids)
     else:
         os.kill(pids[0], signal.SIGTERM)
     if link_down:

@@ -133,7 +133,7 @@ impl Client {
     }
 
     /// Another socket to the same namespace and family, for destination
-    /// dumps (small receive length, see [`DUMP_RECV_BYTES`]); `None` when the
+    /// dumps (small receive length, see `DUMP_RECV_BYTES`); `None` when the
     /// namespace is not known, and `self` must do. No family lookup: the
     /// IPVS family id is the one `self` resolved.
     fn dump_sibling(&self) -> Result<Option<Client>, Error> {
@@ -454,7 +454,7 @@ impl Client {
     /// listing can be written as it is read. The kernel dumps destinations
     /// one service at a time (a request and a receive each); they are
     /// dumped over a socket of their own with a small receive length (see
-    /// [`DUMP_RECV_BYTES`]). One socket, no threads: the kernel runs every
+    /// `DUMP_RECV_BYTES`). One socket, no threads: the kernel runs every
     /// IPVS dump under genl_mutex and __ip_vs_mutex, so parallel sockets
     /// only overlapped the decoding, and in the 2-vCPU VM their threads
     /// spinning on those mutexes cost more than they saved (1,000 services:

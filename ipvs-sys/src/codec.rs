@@ -907,9 +907,11 @@ pub const NLMSG_ERROR: u16 = 2;
 /// netlink.h `NLMSG_DONE`.
 pub const NLMSG_DONE: u16 = 3;
 
-/// A whole generic netlink message: nlmsghdr + genlmsghdr + attribute payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GenlMessage {
+/// A whole generic netlink message: nlmsghdr + genlmsghdr + attribute
+/// payload, the payload owned ([`GenlMessage`]) or borrowed from a receive
+/// buffer ([`GenlRef`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Genl<P> {
     /// nlmsg_type (the resolved family id for IPVS messages).
     pub nl_type: u16,
     /// nlmsg_flags.
@@ -923,8 +925,15 @@ pub struct GenlMessage {
     /// genlmsghdr.version.
     pub version: u8,
     /// Attributes after the genlmsghdr.
-    pub payload: Vec<u8>,
+    pub payload: P,
 }
+
+/// A generic netlink message owning its payload.
+pub type GenlMessage = Genl<Vec<u8>>;
+
+/// A generic-netlink data message borrowed from a receive buffer (see
+/// [`messages`]); [`GenlRef::to_owned`] gives the [`GenlMessage`].
+pub type GenlRef<'a> = Genl<&'a [u8]>;
 
 /// One netlink message from a receive buffer, with its generic-netlink
 /// data message as `G`: owned ([`NlMessage`]) or borrowed from the buffer
@@ -978,26 +987,6 @@ impl GenlMessage {
         b.resize(align4(b.len()), 0);
         b
     }
-}
-
-/// A generic-netlink data message borrowed from a receive buffer (see
-/// [`messages`]); [`GenlRef::to_owned`] gives the [`GenlMessage`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GenlRef<'a> {
-    /// nlmsg_type.
-    pub nl_type: u16,
-    /// nlmsg_flags.
-    pub flags: u16,
-    /// nlmsg_seq.
-    pub seq: u32,
-    /// nlmsg_pid.
-    pub pid: u32,
-    /// genlmsghdr.cmd.
-    pub cmd: u8,
-    /// genlmsghdr.version.
-    pub version: u8,
-    /// Attributes after the genlmsghdr.
-    pub payload: &'a [u8],
 }
 
 impl GenlRef<'_> {
