@@ -129,11 +129,10 @@ pub struct Director<S: ConfigSource> {
     /// the engine (`self.lvs.engine().servers()`), not kept twice.
     config: DirectorConfig,
     last_checks: Vec<Vec<LastCheck>>,
-    /// The status last published (shared with `status_tx`'s readers).
-    status: Arc<Status>,
     /// Reloads applied and refused, for status.
     reloads: u64,
     reload_errors: u64,
+    /// The status last published; its readers share it.
     status_tx: watch::Sender<Arc<Status>>,
     notify: notify::Queue,
     /// Where the check runner sends its events.
@@ -178,7 +177,6 @@ impl<S: ConfigSource> Director<S> {
             lvs,
             last_checks,
             config,
-            status: Arc::new(Status::default()),
             reloads: 0,
             reload_errors: 0,
             status_tx,
@@ -311,7 +309,7 @@ impl<S: ConfigSource> Director<S> {
                     Request::Status => {
                         // The checkers' latest probes, not only the last reconcile's.
                         self.publish_status(None);
-                        Response::Status(Status::clone(&self.status))
+                        Response::Status(Status::clone(&self.status_tx.borrow()))
                     }
                     Request::Reload => self.reload().await,
                 };
@@ -565,13 +563,12 @@ impl<S: ConfigSource> Director<S> {
                 s.checks_suspended = true;
             }
         }
-        self.status = Arc::new(Status {
+        self.status_tx.send_replace(Arc::new(Status {
             reloads: self.reloads,
             reload_errors: self.reload_errors,
             vrrp: self.vrrp.as_ref().map(|v| v.status()).unwrap_or_default(),
             virtual_servers,
-        });
-        self.status_tx.send_replace(self.status.clone());
+        }));
     }
 
     fn run_effects(&self, effects: Vec<Effect>) {
