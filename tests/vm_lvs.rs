@@ -344,12 +344,16 @@ mod director {
         let (queue, _) = Queue::start(Duration::from_secs(5));
         let client = Client::in_netns(&ns.path()).unwrap();
         let (events, rx) = mpsc::channel(16);
-        let (director, mut status) =
+        let director =
             Director::new(source.clone(), options, Some(client), queue, events.clone()).unwrap();
         let task = tokio::spawn(director.run(rx));
 
-        // The first reconcile programs the table and publishes a status.
-        status.changed().await.unwrap();
+        // The first reconcile programs the table before any request is
+        // answered.
+        assert!(matches!(
+            ask(&events, Request::Status).await,
+            Response::Status(_)
+        ));
         assert!(ipvsadm(&ns).contains("  -> 10.0.1.1:80                  Route   3"));
 
         // A failed check takes the real server out.
@@ -378,11 +382,8 @@ mod director {
         // A hand edit is repaired by the periodic pass (#1877).
         ns.sh("ipvsadm -d -t 10.0.0.3:80 -r 10.0.1.2:80").unwrap();
         let repaired = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                status.changed().await.unwrap();
-                if ipvsadm(&ns).contains("10.0.1.2:80") {
-                    break;
-                }
+            while !ipvsadm(&ns).contains("10.0.1.2:80") {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
         .await;

@@ -133,12 +133,12 @@ async fn serve_director(args: RunArgs) -> Result<(), String> {
         options,
         parts,
     };
-    let (director, status) = Director::new(source, director_options, client, queue, events.clone())
+    let director = Director::new(source, director_options, client, queue, events.clone())
         .map_err(|e| e.to_string())?;
     serve::forward_signals(events.clone()).map_err(|e| e.to_string())?;
     serve::control_socket(&args.control_socket, events.clone()).map_err(|e| e.to_string())?;
     if let Some(addr) = args.http {
-        let bound = serve::http_endpoint(addr, status)
+        let bound = serve::http_endpoint(addr, events.clone())
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(%bound, "HTTP status endpoint");

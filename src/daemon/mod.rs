@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::control::{Incoming, Request, Response};
 use crate::lvs::runtime::{LvsRuntime, RuntimeError};
@@ -132,8 +132,6 @@ pub struct Director<S: ConfigSource> {
     /// Reloads applied and refused, for status.
     reloads: u64,
     reload_errors: u64,
-    /// The status last published; its readers share it.
-    status_tx: watch::Sender<Arc<Status>>,
     notify: notify::Queue,
     /// Where the check runner sends its events.
     events: mpsc::Sender<Event>,
@@ -149,10 +147,6 @@ pub struct Director<S: ConfigSource> {
     vrrp: Option<vrrp::VrrpSupervisor>,
     /// Verdicts changed since the last reconcile.
     dirty: bool,
-    /// The kernel table as last read, for status when the LVS runtime
-    /// does not know it (a failed operation); empty otherwise, since the
-    /// runtime's own copy is newer.
-    kernel: crate::lvs::Table,
 }
 
 impl<S: ConfigSource> Director<S> {
@@ -165,12 +159,11 @@ impl<S: ConfigSource> Director<S> {
         client: Option<ipvs_sys::Client>,
         notify: notify::Queue,
         events: mpsc::Sender<Event>,
-    ) -> Result<(Self, watch::Receiver<Arc<Status>>), DaemonError> {
+    ) -> Result<Self, DaemonError> {
         let mut config = load_compact(&mut source).map_err(DaemonError::Config)?;
         let last_checks = empty_checks(&config.virtual_servers);
         let servers = std::mem::take(&mut config.virtual_servers);
         let (lvs, effects) = LvsRuntime::new(servers, client);
-        let (status_tx, status_rx) = watch::channel(Arc::new(Status::default()));
         let d = Director {
             source,
             options,
@@ -179,7 +172,6 @@ impl<S: ConfigSource> Director<S> {
             config,
             reloads: 0,
             reload_errors: 0,
-            status_tx,
             notify,
             events,
             checks: None,
@@ -189,10 +181,9 @@ impl<S: ConfigSource> Director<S> {
             address_watch: None,
             vrrp: None,
             dirty: false,
-            kernel: crate::lvs::Table::new(),
         };
         d.run_effects(effects);
-        Ok((d, status_rx))
+        Ok(d)
     }
 
     /// Runs until a shutdown event (or every sender is gone).
@@ -279,7 +270,6 @@ impl<S: ConfigSource> Director<S> {
                 }
             }
             Event::VrrpState { instance, master } => {
-                self.publish_status(None);
                 if let Some((follow, daemon)) = &self.config.sync_daemon {
                     if *follow == instance {
                         let mut wanted = daemon.clone();
@@ -299,18 +289,13 @@ impl<S: ConfigSource> Director<S> {
                     };
                     let effects = self.start_checks(previous);
                     self.run_effects(effects);
-                    self.publish_status(None);
                 }
             }
             Event::Control((request, reply)) => {
                 // Answer from the state after every event before this one.
                 self.reconcile_if_dirty().await;
                 let response = match request {
-                    Request::Status => {
-                        // The checkers' latest probes, not only the last reconcile's.
-                        self.publish_status(None);
-                        Response::Status(Status::clone(&self.status_tx.borrow()))
-                    }
+                    Request::Status => Response::Status(self.status().await),
                     Request::Reload => self.reload().await,
                 };
                 let _ = reply.send(response);
@@ -344,7 +329,6 @@ impl<S: ConfigSource> Director<S> {
                 for e in &errors {
                     tracing::error!(config = %self.options.config_path.display(), "reload refused: {e}");
                 }
-                self.publish_status(None);
                 Response::ReloadRefused { errors }
             }
             Ok(mut config) => {
@@ -528,28 +512,25 @@ impl<S: ConfigSource> Director<S> {
         for op in &report.ops {
             tracing::info!(?op, "IPVS");
         }
-        // Status from the table the pass knows (the last full read, with
-        // its counters, plus the operations since); the kernel is read
-        // again only when that is unknown. A dump of 10,000 real servers
-        // after every pass made a reload wait seconds for status.
-        let table = if self.lvs.known_table().is_some() {
-            self.kernel = crate::lvs::Table::new();
-            None
-        } else {
-            self.lvs.kernel_table().await.ok()
-        };
-        self.publish_status(table);
         Ok(())
     }
 
-    /// Rebuilds the status from the engine, the checkers' last results
-    /// and the kernel table (the one the LVS runtime knows, else `kernel`
-    /// when given, else the last one read), and publishes it.
-    fn publish_status(&mut self, kernel: Option<crate::lvs::Table>) {
-        if let Some(kernel) = kernel {
-            self.kernel = kernel;
-        }
-        let kernel = self.lvs.known_table().unwrap_or(&self.kernel);
+    /// The status, built when asked for (`lvsd status`, the HTTP
+    /// endpoint) from the engine, the checkers' last results and the
+    /// kernel table the LVS runtime knows (the last full read, with its
+    /// counters, plus the operations since), read afresh only when that is
+    /// unknown. Nothing is kept between requests: at 10,000 real servers a
+    /// snapshot is megabytes, and rebuilding one after every pass cost CPU
+    /// whether anyone asked or not.
+    async fn status(&self) -> Status {
+        let read;
+        let kernel = match self.lvs.known_table() {
+            Some(known) => known,
+            None => {
+                read = self.lvs.kernel_table().await.unwrap_or_default();
+                &read
+            }
+        };
         let checks = &self.last_checks;
         let mut virtual_servers = virtual_server_status(self.lvs.engine(), kernel, |vs, real| {
             checks
@@ -563,12 +544,12 @@ impl<S: ConfigSource> Director<S> {
                 s.checks_suspended = true;
             }
         }
-        self.status_tx.send_replace(Arc::new(Status {
+        Status {
             reloads: self.reloads,
             reload_errors: self.reload_errors,
             vrrp: self.vrrp.as_ref().map(|v| v.status()).unwrap_or_default(),
             virtual_servers,
-        }));
+        }
     }
 
     fn run_effects(&self, effects: Vec<Effect>) {

@@ -1,17 +1,22 @@
 //! The daemon's edges around the [`Director`](super::Director) loop: Unix
 //! signals, the control socket and the optional HTTP endpoint, all turned
-//! into [`Event`]s or fed from the published status.
+//! into [`Event`]s.
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::Event;
-use crate::control::{self, ControlError, Incoming};
+use crate::control::{self, ControlError, Incoming, Request, Response};
 use crate::status::{http, Status};
+
+/// How long an HTTP request waits for the daemon's snapshot (Prometheus's
+/// default scrape timeout); a daemon busy longer, in a reload of a very
+/// large configuration say, makes the request fail with 503.
+const HTTP_STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Errors while setting up the edges.
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +78,12 @@ pub fn control_socket(path: &Path, events: mpsc::Sender<Event>) -> Result<(), Se
     Ok(())
 }
 
-/// Serves `/status` and `/metrics` on `addr`; returns the bound address.
+/// Serves `/status` and `/metrics` on `addr`, each request answered with a
+/// snapshot the daemon builds on demand (as `lvsd status` is); returns the
+/// bound address.
 pub async fn http_endpoint(
     addr: SocketAddr,
-    status: watch::Receiver<Arc<Status>>,
+    events: mpsc::Sender<Event>,
 ) -> Result<SocketAddr, ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -85,6 +92,7 @@ pub async fn http_endpoint(
         .local_addr()
         .map_err(|source| ServeError::Http { addr, source })?;
     tokio::spawn(async move {
+        let status = move || request_status(events.clone());
         if let Err(e) = http::serve(listener, status).await {
             tracing::error!(error = %e, "HTTP endpoint stopped");
         }
@@ -92,10 +100,26 @@ pub async fn http_endpoint(
     Ok(bound)
 }
 
+/// Asks the daemon for a status snapshot; `None` when it does not answer
+/// within [`HTTP_STATUS_TIMEOUT`] or is gone.
+async fn request_status(events: mpsc::Sender<Event>) -> Option<Status> {
+    let (reply, answer) = oneshot::channel();
+    let asked = async {
+        events
+            .send(Event::Control((Request::Status, reply)))
+            .await
+            .ok()?;
+        answer.await.ok()
+    };
+    match tokio::time::timeout(HTTP_STATUS_TIMEOUT, asked).await {
+        Ok(Some(Response::Status(status))) => Some(status),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::{Request, Response};
     use std::time::Duration;
 
     #[tokio::test]
@@ -125,12 +149,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_http_endpoint_binds_loopback_and_reports_its_port() {
-        let (_tx, rx) = watch::channel(Arc::new(Status::default()));
-        let addr = http_endpoint("127.0.0.1:0".parse().unwrap(), rx)
+    async fn the_http_endpoint_asks_the_daemon_for_each_snapshot() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (events, mut rx) = mpsc::channel(4);
+        let addr = http_endpoint("127.0.0.1:0".parse().unwrap(), events)
             .await
             .unwrap();
         assert!(addr.ip().is_loopback() && addr.port() != 0);
-        tokio::net::TcpStream::connect(addr).await.unwrap();
+        // A daemon that counts the status requests it answers.
+        tokio::spawn(async move {
+            let mut asked = 0;
+            while let Some(Event::Control((Request::Status, reply))) = rx.recv().await {
+                asked += 1;
+                let _ = reply.send(Response::Status(Status {
+                    reloads: asked,
+                    ..Status::default()
+                }));
+            }
+        });
+        for expected in 1..=2 {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
+            let mut raw = String::new();
+            s.read_to_string(&mut raw).await.unwrap();
+            let line = format!("lvsd_reloads_total {expected}");
+            assert!(raw.lines().any(|l| l == line), "{raw}");
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! The optional HTTP endpoint (hyper, HTTP/1.1): `GET /status` gives the
-//! snapshot as JSON, `GET /metrics` as Prometheus text. It serves whatever
-//! snapshot the daemon last published on the watch channel; it never waits
-//! for the daemon.
+//! snapshot as JSON, `GET /metrics` as Prometheus text. Each request asks
+//! its source for a snapshot (the daemon builds one on demand, as for
+//! `lvsd status`, instead of keeping one up to date between requests); a
+//! source that cannot answer makes the request fail with 503.
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::future::Future;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -14,7 +15,6 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use super::{metrics, Status};
 
@@ -25,19 +25,30 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9777";
 /// Prometheus text exposition format, version 0.0.4.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Serves connections from `listener` until the task is dropped. A failed
-/// connection is logged and does not stop the server.
-pub async fn serve(
-    listener: TcpListener,
-    status: watch::Receiver<Arc<Status>>,
-) -> std::io::Result<()> {
+/// Serves connections from `listener` until the task is dropped, asking
+/// `status` for a snapshot per request (`None`: it could not answer). A
+/// failed connection is logged and does not stop the server.
+pub async fn serve<F, Fut>(listener: TcpListener, status: F) -> std::io::Result<()>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Option<Status>> + Send + 'static,
+{
     loop {
         let (stream, peer) = listener.accept().await?;
         let status = status.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let snapshot = status.borrow().clone();
-                async move { Ok::<_, Infallible>(respond(req.method(), req.uri().path(), &snapshot)) }
+                let snapshot = status();
+                async move {
+                    let response = match snapshot.await {
+                        Some(s) => respond(req.method(), req.uri().path(), &s),
+                        None => plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "the daemon did not answer\n".into(),
+                        ),
+                    };
+                    Ok::<_, Infallible>(response)
+                }
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -85,6 +96,7 @@ fn with_type(code: StatusCode, body: Vec<u8>, content_type: &'static str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
@@ -99,11 +111,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn serves_the_latest_snapshot_over_real_http() {
+    async fn serves_a_fresh_snapshot_per_request_over_real_http() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (tx, rx) = watch::channel(Arc::new(Status::default()));
-        let server = tokio::spawn(serve(listener, rx));
+        let current = Arc::new(Mutex::new(Some(Status::default())));
+        let source = current.clone();
+        let server = tokio::spawn(serve(listener, move || {
+            let snapshot = source.lock().unwrap().clone();
+            async move { snapshot }
+        }));
 
         let (head, body) = get(addr, "GET", "/status").await;
         assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
@@ -118,7 +134,7 @@ mod tests {
             reloads: 4,
             ..Status::default()
         };
-        tx.send(Arc::new(next.clone())).unwrap();
+        *current.lock().unwrap() = Some(next.clone());
         let (_, body) = get(addr, "GET", "/status").await;
         assert_eq!(serde_json::from_str::<Status>(&body).unwrap(), next);
 
@@ -134,6 +150,11 @@ mod tests {
         let (head, _) = get(addr, "POST", "/status").await;
         assert!(head.starts_with("HTTP/1.1 405"), "{head}");
         assert!(head.contains("allow: GET, HEAD"), "{head}");
+
+        // A source that cannot answer: 503, and the server goes on.
+        *current.lock().unwrap() = None;
+        let (head, _) = get(addr, "GET", "/metrics").await;
+        assert!(head.starts_with("HTTP/1.1 503"), "{head}");
         server.abort();
     }
 }
