@@ -26,11 +26,14 @@ pub type Table = BTreeMap<ServiceKey, DesiredService>;
 pub fn table_from_entries(entries: impl IntoIterator<Item = (Service, Vec<Dest>)>) -> Table {
     entries
         .into_iter()
-        .map(|(service, dests)| {
-            let dests = dests.into_iter().map(|d| (d.key, d)).collect();
-            (service.key, DesiredService { service, dests })
-        })
+        .map(|(service, dests)| table_entry(service, dests))
         .collect()
+}
+
+/// One service of a [`Table`], keyed.
+pub fn table_entry(service: Service, dests: Vec<Dest>) -> (ServiceKey, DesiredService) {
+    let dests = dests.into_iter().map(|d| (d.key, d)).collect();
+    (service.key, DesiredService { service, dests })
 }
 
 /// The operations that make `actual` match `desired` for every desired
