@@ -19,6 +19,7 @@
 # side. Usage: director_bench.sh LVSD [NSVC] [NDST] [DELAY] [ROUNDS] [WINDOW]
 # With PROFILE=1 in the environment, perf samples lvsd during the steady
 # window and during the reload rounds, and the script prints both profiles.
+# LVSD_ARGS in the environment: extra arguments of `lvsd run`.
 set -eu
 LVSD=${1:?path to lvsd}
 NSVC=${2:-1000}
@@ -92,7 +93,8 @@ conf "$WORK/k.conf" $W
 echo "# director bench $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPUs, $NSVC virtual servers x $NDST real servers = $NREAL TCP_CHECKs, delay_loop $DELAY s"
 echo "# lvsd: $("$LVSD" --version); keepalived: $(keepalived --version 2>&1 | head -1)"
 
-ip netns exec dbl "$LVSD" run --lvs-only -f "$WORK/l.conf" \
+# shellcheck disable=SC2086 # LVSD_ARGS: words
+ip netns exec dbl "$LVSD" run --lvs-only -f "$WORK/l.conf" ${LVSD_ARGS:-} \
     --control-socket "$WORK/lvsd.sock" > "$WORK/l.log" 2>&1 &
 LPID=$!
 ip netns exec dbk keepalived --dont-fork --check --log-console -f "$WORK/k.conf" \
