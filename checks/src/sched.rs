@@ -32,10 +32,11 @@ use crate::state::{verdict, CheckerState, Verdict};
 /// A probe in flight.
 pub type ProbeFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-/// Runs one probe of a check; the network implementation is
-/// [`NetworkProber`], tests substitute scripted ones.
+/// Runs one probe of a check, started at `started` (its deadlines count
+/// from there); the network implementation is [`NetworkProber`], tests
+/// substitute scripted ones.
 pub trait Prober: Send + Sync + 'static {
-    fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture;
+    fn probe(&self, spec: Arc<CheckSpec>, started: Instant) -> ProbeFuture;
 }
 
 /// Probes for real, with [`crate::probe::probe`].
@@ -43,8 +44,8 @@ pub trait Prober: Send + Sync + 'static {
 pub struct NetworkProber;
 
 impl Prober for NetworkProber {
-    fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture {
-        Box::pin(async move { crate::probe::probe(&spec).await })
+    fn probe(&self, spec: Arc<CheckSpec>, started: Instant) -> ProbeFuture {
+        Box::pin(async move { crate::probe::probe_started(&spec, started).await })
     }
 }
 
@@ -147,12 +148,54 @@ pub struct Scheduler<K> {
     options: SchedulerOptions,
 }
 
+/// A probe task's result.
+struct Probed {
+    check: usize,
+    scheduled: Instant,
+    started: Instant,
+    outcome: Outcome,
+}
+
+/// A probe with the time the loop saw it end.
 struct Finished {
     check: usize,
     scheduled: Instant,
     started: Instant,
     ended: Instant,
     outcome: Outcome,
+}
+
+impl Finished {
+    /// A joined probe task ended by `ended`; a task that died is a failed
+    /// probe of its check (`None` if the task is unknown).
+    fn from_joined(
+        joined: Result<(tokio::task::Id, Probed), tokio::task::JoinError>,
+        running: &mut HashMap<tokio::task::Id, (usize, Instant)>,
+        ended: Instant,
+    ) -> Option<Finished> {
+        let probed = match joined {
+            Ok((id, probed)) => {
+                running.remove(&id);
+                probed
+            }
+            Err(error) => {
+                let (check, scheduled) = running.remove(&error.id())?;
+                Probed {
+                    check,
+                    scheduled,
+                    started: ended,
+                    outcome: Outcome::Fail(Failure::Io(format!("probe task failed: {error}"))),
+                }
+            }
+        };
+        Some(Finished {
+            check: probed.check,
+            scheduled: probed.scheduled,
+            started: probed.started,
+            ended,
+            outcome: probed.outcome,
+        })
+    }
 }
 
 impl<K: Clone + Send + 'static> Scheduler<K> {
@@ -271,7 +314,7 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
         let prober = Arc::new(prober);
         let slots = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
         let mut due = self.initial_schedule(Instant::now());
-        let mut running: JoinSet<Finished> = JoinSet::new();
+        let mut running: JoinSet<Probed> = JoinSet::new();
         let mut running_check: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();
         // One timer for the next due probes, on a grid of WAKEUP_QUANTUM
         // and moved only when the next due grid point changes. Moving
@@ -308,40 +351,35 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                         let prober = prober.clone();
                         let slots = slots.clone();
                         let handle = running.spawn(async move {
-                            let _permit = slots.acquire_owned().await;
-                            let started = Instant::now();
-                            let outcome = prober.probe(spec).await;
-                            Finished { check, scheduled: at, started, ended: Instant::now(), outcome }
+                            // Started at this turn's reading unless it had
+                            // to wait for a slot.
+                            let (_permit, started) = match slots.clone().try_acquire_owned() {
+                                Ok(permit) => (Some(permit), now),
+                                Err(_) => (slots.acquire_owned().await.ok(), Instant::now()),
+                            };
+                            let outcome = prober.probe(spec, started).await;
+                            Probed { check, scheduled: at, started, outcome }
                         });
                         running_check.insert(handle.id(), (check, at));
                     }
                 }
                 Some(joined) = running.join_next_with_id() => {
-                    let finished = match joined {
-                        Ok((id, finished)) => {
-                            running_check.remove(&id);
-                            finished
-                        }
-                        Err(error) => {
-                            let Some((check, scheduled)) = running_check.remove(&error.id()) else {
-                                continue;
-                            };
-                            let now = Instant::now();
-                            Finished {
-                                check,
-                                scheduled,
-                                started: now,
-                                ended: now,
-                                outcome: Outcome::Fail(Failure::Io(format!("probe task failed: {error}"))),
-                            }
-                        }
-                    };
-                    let check = finished.check;
-                    // keepalived counts the delay from the end of the probe,
-                    // not from when this loop got round to it.
-                    let ended = finished.ended;
-                    let next_in = self.record(finished, &reports).await;
-                    due.push(Reverse((ended + next_in, check)));
+                    // One clock reading for every probe finished by now,
+                    // as keepalived reads the time once per turn of its
+                    // loop (each reading is a syscall, and a VM exit in a
+                    // guest whose clock source is the HPET). keepalived
+                    // also counts the delay to the next probe from the
+                    // probe's end, not from when its loop got round to it.
+                    let ended = Instant::now();
+                    let mut next = Some(joined);
+                    while let Some(joined) = next.take().or_else(|| running.try_join_next_with_id()) {
+                        let Some(finished) = Finished::from_joined(joined, &mut running_check, ended) else {
+                            continue;
+                        };
+                        let check = finished.check;
+                        let next_in = self.record(finished, &reports).await;
+                        due.push(Reverse((ended + next_in, check)));
+                    }
                 }
             }
         }
@@ -466,7 +504,7 @@ mod tests {
     }
 
     impl Prober for Scripted {
-        fn probe(&self, spec: Arc<CheckSpec>) -> ProbeFuture {
+        fn probe(&self, spec: Arc<CheckSpec>, _started: Instant) -> ProbeFuture {
             let target = spec.endpoint.target;
             let origin = self.origin.unwrap();
             self.started

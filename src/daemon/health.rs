@@ -9,10 +9,11 @@
 //! runtime every probe task bounced between workers), and a busy checker
 //! never delays a VRRP advert or the daemon's loop.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use checks::{
-    NetworkProber, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions, Verdict,
+    NetworkProber, Outcome, Prober, RealServerChecks, Report, Scheduler, SchedulerOptions, Verdict,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,20 +28,42 @@ pub type RealKey = (usize, usize);
 /// before it, keeping the order).
 const PROBE_BATCH_PERIOD: Duration = Duration::from_millis(100);
 
-/// One finished probe, for status.
+/// One finished probe, for status. Nothing in it is allocated for a
+/// probe that passed: at 10,000 checks the batches carry thousands a
+/// second.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeResult {
-    /// The real servers using the probed check.
-    pub reals: Vec<RealKey>,
-    /// `ok` or the reason it failed.
-    pub result: String,
-    /// It failed.
-    pub failed: bool,
+    /// Index of the probed check in its batch's `users`.
+    pub check: usize,
+    /// Why it failed; `None` when it passed.
+    pub failure: Option<checks::Failure>,
     /// How long it took.
     pub latency_ms: f64,
 }
 
-/// Errors starting the checkers.
+/// Probes finished since the last batch, with the table that maps their
+/// checks to real servers (that of the runner which made them, so a batch
+/// still queued when the checks restart is read with its own table).
+#[derive(Debug, Clone)]
+pub struct ProbeBatch {
+    /// The real servers using each check, by check index.
+    pub users: Arc<[Vec<RealKey>]>,
+    pub probes: Vec<ProbeResult>,
+}
+
+impl ProbeBatch {
+    /// Each probe with the real servers it speaks for.
+    pub fn by_real(&self) -> impl Iterator<Item = (RealKey, &ProbeResult)> {
+        self.probes.iter().flat_map(|p| {
+            self.users
+                .get(p.check)
+                .into_iter()
+                .flatten()
+                .map(move |real| (*real, p))
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The thread or its runtime could not be created.
@@ -55,9 +78,20 @@ pub struct CheckRunner {
     stopped: oneshot::Receiver<Scheduler<RealKey>>,
 }
 
+/// The probes gathered so far, as one event.
+fn batch(users: &Arc<[Vec<RealKey>]>, probes: &mut Vec<ProbeResult>) -> Event {
+    Event::Probes(ProbeBatch {
+        users: users.clone(),
+        probes: std::mem::take(probes),
+    })
+}
+
 /// The result text of a probe or transition for status.
 fn result_text(failure: Option<&checks::Failure>) -> String {
-    failure.map_or_else(|| "ok".to_string(), ToString::to_string)
+    failure.map_or_else(
+        || crate::lvs::status::PASSED.to_string(),
+        ToString::to_string,
+    )
 }
 
 impl CheckRunner {
@@ -87,7 +121,7 @@ impl CheckRunner {
             scheduler.inherit(previous);
         }
         let initial = scheduler.verdicts().map(|(k, v)| (*k, v)).collect();
-        let users: Vec<Vec<RealKey>> = scheduler
+        let users: Arc<[Vec<RealKey>]> = scheduler
             .users()
             .map(|keys| keys.copied().collect())
             .collect();
@@ -132,7 +166,7 @@ impl CheckRunner {
 /// daemon's loop is gone: transitions one by one, probes in batches.
 async fn forward(
     mut reports: mpsc::Receiver<Report<RealKey>>,
-    users: Vec<Vec<RealKey>>,
+    users: Arc<[Vec<RealKey>]>,
     events: mpsc::Sender<Event>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -145,22 +179,24 @@ async fn forward(
             _ = &mut stop => return,
             _ = flush.tick() => {
                 if !probes.is_empty() {
-                    outgoing.push(Event::Probes(std::mem::take(&mut probes)));
+                    outgoing.push(batch(&users, &mut probes));
                 }
             }
             report = reports.recv() => match report {
                 None => return,
                 Some(Report::Probe(p)) => probes.push(ProbeResult {
-                    reals: users.get(p.check).cloned().unwrap_or_default(),
-                    result: result_text(p.outcome.failure()),
-                    failed: !p.outcome.is_pass(),
+                    check: p.check,
                     latency_ms: p.latency.as_secs_f64() * 1000.0,
+                    failure: match p.outcome {
+                        Outcome::Fail(f) => Some(f),
+                        Outcome::Pass { .. } => None,
+                    },
                 }),
                 Some(Report::Transition(t)) => {
                     // The probes before it first, so that status never
                     // shows an older probe after the verdict.
                     if !probes.is_empty() {
-                        outgoing.push(Event::Probes(std::mem::take(&mut probes)));
+                        outgoing.push(batch(&users, &mut probes));
                     }
                     outgoing.push(Event::Check {
                         vs: t.real.0,
@@ -207,7 +243,11 @@ mod tests {
     struct Flapping(Arc<AtomicU64>);
 
     impl Prober for Flapping {
-        fn probe(&self, _spec: Arc<CheckSpec>) -> checks::sched::ProbeFuture {
+        fn probe(
+            &self,
+            _spec: Arc<CheckSpec>,
+            _started: tokio::time::Instant,
+        ) -> checks::sched::ProbeFuture {
             let n = self.0.fetch_add(1, Ordering::Relaxed);
             let outcome = if n % 2 == 0 {
                 Outcome::Fail(Failure::Refused)

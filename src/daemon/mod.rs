@@ -66,7 +66,7 @@ pub trait ConfigSource: Send {
 #[derive(Debug)]
 pub enum Event {
     /// Probes finished since the last batch (status only; no reconcile).
-    Probes(Vec<health::ProbeResult>),
+    Probes(health::ProbeBatch),
     /// A checker verdict for real server `real` of virtual server `vs`.
     Check {
         /// Virtual server index.
@@ -256,16 +256,10 @@ impl<S: ConfigSource> Director<S> {
                 self.run_effects(effects);
                 self.dirty = true;
             }
-            Event::Probes(probes) => {
-                for probe in probes {
-                    for (vs, real) in probe.reals {
-                        let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real))
-                        else {
-                            continue;
-                        };
-                        slot.result = Some(probe.result.clone());
-                        slot.latency_ms = Some(probe.latency_ms);
-                        slot.failures += u64::from(probe.failed);
+            Event::Probes(batch) => {
+                for ((vs, real), probe) in batch.by_real() {
+                    if let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real)) {
+                        slot.record(probe.failure.as_ref(), probe.latency_ms);
                     }
                 }
             }

@@ -20,6 +20,26 @@ pub struct LastCheck {
     pub failures: u64,
 }
 
+impl LastCheck {
+    /// Records a probe: its result (`ok`, or why it failed), its latency,
+    /// and a failure in the count. The text is replaced only when it
+    /// changes, so a passing probe allocates nothing.
+    pub fn record(&mut self, failure: Option<&checks::Failure>, latency_ms: f64) {
+        match failure {
+            None if self.result.as_deref() == Some(PASSED) => {}
+            None => self.result = Some(PASSED.to_string()),
+            Some(f) => {
+                self.result = Some(f.to_string());
+                self.failures += 1;
+            }
+        }
+        self.latency_ms = Some(latency_ms);
+    }
+}
+
+/// The result text of a probe that passed.
+pub const PASSED: &str = "ok";
+
 /// Status of every virtual server; `last_check(vs, real)` gives the
 /// checkers' last result for real server `real` of virtual server `vs`.
 pub fn virtual_server_status(
@@ -84,6 +104,19 @@ mod tests {
     use crate::lvs::desired::{RealServerPlan, SorryServerPlan, VirtualServerPlan, DOWN};
     use crate::lvs::engine::VirtualServer;
     use ipvs_sys::{Dest, FwdMethod, Protocol, Service, ServiceKey, Stats};
+
+    #[test]
+    fn a_probe_records_its_result_latency_and_failure() {
+        let mut last = LastCheck::default();
+        last.record(Some(&checks::Failure::Refused), 0.5);
+        let refused = checks::Failure::Refused.to_string();
+        assert_eq!(last.result.as_deref(), Some(refused.as_str()));
+        assert_eq!((last.latency_ms, last.failures), (Some(0.5), 1));
+        last.record(None, 0.25);
+        last.record(None, 0.75);
+        assert_eq!(last.result.as_deref(), Some("ok"));
+        assert_eq!((last.latency_ms, last.failures), (Some(0.75), 1));
+    }
 
     #[test]
     fn health_weights_and_counters_are_joined() {
