@@ -7,9 +7,11 @@
 //!   `[0, warmup)`, so thousands of checks do not fire together.
 //! - After a probe, the next runs `delay_loop` later, or
 //!   `delay_before_retry` later while retrying (see [`crate::state`]),
-//!   counted from the end of the probe as keepalived does (from when the
-//!   probe ended, not from when this loop got to its result, so a busy
-//!   loop shows up as lateness instead of stretching the period).
+//!   counted from the end of the probe as keepalived does.
+//! - The clock is read once per turn of the loop, as keepalived's loop
+//!   reads it once per turn: a probe's start is the reading of the turn
+//!   that started it (unless it waited for a slot), its end the reading of
+//!   the turn that collected it with every other probe finished by then.
 //! - At most `max_concurrent` probes run at once.
 //! - Due probes start together on a 10 ms grid (`WAKEUP_QUANTUM`), so
 //!   the loop's one timer moves at most a hundred times a second.
