@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::time::Instant;
 
 use super::Event;
 use crate::control::{self, ControlError, Incoming, Request, Response};
@@ -17,6 +19,11 @@ use crate::status::{http, Status};
 /// default scrape timeout); a daemon busy longer, in a reload of a very
 /// large configuration say, makes the request fail with 503.
 const HTTP_STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one snapshot answers HTTP requests: however often `/metrics` is
+/// scraped or `/status` polled, the daemon builds at most one snapshot a
+/// second for them (at 10,000 real servers a snapshot is megabytes).
+const HTTP_SNAPSHOT_REUSE: Duration = Duration::from_secs(1);
 
 /// Errors while setting up the edges.
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +98,63 @@ pub async fn http_endpoint(
     let bound = listener
         .local_addr()
         .map_err(|source| ServeError::Http { addr, source })?;
+    let shared = SharedStatus::new(events);
     tokio::spawn(async move {
-        let status = move || request_status(events.clone());
+        let status = move || {
+            let shared = shared.clone();
+            async move { shared.get().await }
+        };
         if let Err(e) = http::serve(listener, status).await {
             tracing::error!(error = %e, "HTTP endpoint stopped");
         }
     });
     Ok(bound)
+}
+
+/// The HTTP endpoint's snapshots: one request to the daemon at a time, its
+/// answer shared by every HTTP request within [`HTTP_SNAPSHOT_REUSE`] and
+/// dropped after that (the daemon keeps no snapshot between requests).
+#[derive(Clone)]
+struct SharedStatus {
+    events: mpsc::Sender<Event>,
+    latest: Arc<Mutex<Option<Snapshot>>>,
+}
+
+/// A snapshot and when it was taken.
+type Snapshot = (Instant, Arc<Status>);
+
+impl SharedStatus {
+    fn new(events: mpsc::Sender<Event>) -> SharedStatus {
+        SharedStatus {
+            events,
+            latest: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// A snapshot no older than [`HTTP_SNAPSHOT_REUSE`]; `None` when the
+    /// daemon does not answer.
+    async fn get(&self) -> Option<Arc<Status>> {
+        // Held while asking, so concurrent requests wait for this answer
+        // instead of asking again.
+        let mut latest = self.latest.lock().await;
+        if let Some((at, status)) = latest.as_ref() {
+            if at.elapsed() < HTTP_SNAPSHOT_REUSE {
+                return Some(status.clone());
+            }
+        }
+        let status = Arc::new(request_status(self.events.clone()).await?);
+        let at = Instant::now();
+        *latest = Some((at, status.clone()));
+        let slot = self.latest.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(HTTP_SNAPSHOT_REUSE).await;
+            let mut latest = slot.lock().await;
+            if latest.as_ref().is_some_and(|(stored, _)| *stored == at) {
+                *latest = None;
+            }
+        });
+        Some(status)
+    }
 }
 
 /// Asks the daemon for a status snapshot; `None` when it does not answer
@@ -148,15 +205,10 @@ mod tests {
         assert!(matches!(answer, Response::Status(s) if s.reloads == 2));
     }
 
-    #[tokio::test]
-    async fn the_http_endpoint_asks_the_daemon_for_each_snapshot() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// A daemon that answers status requests with the number of requests
+    /// it has answered so far, as `reloads`.
+    fn counting_daemon() -> mpsc::Sender<Event> {
         let (events, mut rx) = mpsc::channel(4);
-        let addr = http_endpoint("127.0.0.1:0".parse().unwrap(), events)
-            .await
-            .unwrap();
-        assert!(addr.ip().is_loopback() && addr.port() != 0);
-        // A daemon that counts the status requests it answers.
         tokio::spawn(async move {
             let mut asked = 0;
             while let Some(Event::Control((Request::Status, reply))) = rx.recv().await {
@@ -167,13 +219,44 @@ mod tests {
                 }));
             }
         });
-        for expected in 1..=2 {
+        events
+    }
+
+    #[tokio::test]
+    async fn the_http_endpoint_serves_the_daemons_snapshot() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = http_endpoint("127.0.0.1:0".parse().unwrap(), counting_daemon())
+            .await
+            .unwrap();
+        assert!(addr.ip().is_loopback() && addr.port() != 0);
+        // Two requests in a row: the daemon is asked once, both are
+        // answered from its snapshot.
+        for _ in 0..2 {
             let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
             s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.unwrap();
             let mut raw = String::new();
             s.read_to_string(&mut raw).await.unwrap();
-            let line = format!("lvsd_reloads_total {expected}");
-            assert!(raw.lines().any(|l| l == line), "{raw}");
+            assert!(raw.lines().any(|l| l == "lvsd_reloads_total 1"), "{raw}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn http_snapshots_are_shared_for_a_second_then_asked_for_again() {
+        let shared = SharedStatus::new(counting_daemon());
+        let (a, b) = tokio::join!(shared.get(), shared.get());
+        assert_eq!((a.unwrap().reloads, b.unwrap().reloads), (1, 1));
+        tokio::time::sleep(HTTP_SNAPSHOT_REUSE / 2).await;
+        assert_eq!(shared.get().await.unwrap().reloads, 1);
+        tokio::time::sleep(HTTP_SNAPSHOT_REUSE).await;
+        // Expired and dropped: the next request asks the daemon again.
+        assert!(shared.latest.lock().await.is_none());
+        assert_eq!(shared.get().await.unwrap().reloads, 2);
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_is_gone_gives_no_snapshot() {
+        let (events, rx) = mpsc::channel(1);
+        drop(rx);
+        assert!(SharedStatus::new(events).get().await.is_none());
     }
 }

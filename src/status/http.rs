@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -31,7 +32,7 @@ const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub async fn serve<F, Fut>(listener: TcpListener, status: F) -> std::io::Result<()>
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Option<Status>> + Send + 'static,
+    Fut: Future<Output = Option<Arc<Status>>> + Send + 'static,
 {
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -96,7 +97,7 @@ fn with_type(code: StatusCode, body: Vec<u8>, content_type: &'static str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
@@ -117,7 +118,7 @@ mod tests {
         let current = Arc::new(Mutex::new(Some(Status::default())));
         let source = current.clone();
         let server = tokio::spawn(serve(listener, move || {
-            let snapshot = source.lock().unwrap().clone();
+            let snapshot = source.lock().unwrap().clone().map(Arc::new);
             async move { snapshot }
         }));
 
