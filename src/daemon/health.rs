@@ -137,19 +137,12 @@ impl CheckRunner {
                     let (tx, rx) = mpsc::channel::<Report<RealKey>>(1024);
                     let forwarder = tokio::spawn(forward(rx, users, events, stop_rx));
                     // The scheduler returns once the forwarder is gone
-                    // (stopped, or the daemon's loop ended). It runs as a
-                    // task, not as block_on's own future: a probe task
-                    // finishing then wakes it through this thread's run
-                    // queue, where waking block_on's future goes through
-                    // the driver's eventfd (a write syscall per wake-up,
-                    // about 500 a second at 10,000 checks).
-                    let scheduler = tokio::spawn(scheduler.run(prober, tx)).await;
+                    // (stopped, or the daemon's loop ended).
+                    let scheduler = scheduler.run(prober, tx).await;
                     forwarder.abort();
                     scheduler
                 });
-                if let Ok(scheduler) = scheduler {
-                    let _ = stopped_tx.send(scheduler);
-                }
+                let _ = stopped_tx.send(scheduler);
             })?;
         Ok((CheckRunner { stop, stopped }, initial))
     }
