@@ -521,7 +521,10 @@ impl<S: ConfigSource> Director<S> {
         let kernel = match self.lvs.known_table() {
             Some(known) => known,
             None => {
-                read = self.lvs.kernel_table().await.unwrap_or_default();
+                read = self.lvs.kernel_table().await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "status without the kernel's counters");
+                    crate::lvs::Table::new()
+                });
                 &read
             }
         };
