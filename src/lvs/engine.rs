@@ -52,6 +52,14 @@ pub enum Effect {
     },
 }
 
+/// A virtual server of the configuration being replaced.
+#[derive(Debug)]
+struct Previous {
+    slot: Slot,
+    /// Changed since the last applied pass.
+    pending: bool,
+}
+
 #[derive(Debug, Clone)]
 struct Slot {
     vs: VirtualServer,
@@ -66,6 +74,10 @@ pub struct Engine {
     /// Services programmed under an earlier configuration and no longer
     /// configured: removed from the kernel on the next reconcile.
     retired: BTreeSet<ServiceKey>,
+    /// The virtual servers (by index) whose desired entries may have
+    /// changed since the last applied pass; `None`: any of them (before
+    /// the first pass). A pass over the known table diffs only these.
+    changed: Option<BTreeSet<usize>>,
 }
 
 impl Engine {
@@ -85,17 +97,9 @@ impl Engine {
     /// are retired.
     pub fn reload(&mut self, servers: Vec<VirtualServer>) -> Vec<Effect> {
         let mut previous = BTreeMap::new();
-        for slot in self.slots.drain(..) {
-            let key = slot.vs.plan.service.key;
-            let verdicts: BTreeMap<DestKey, Verdict> = slot
-                .vs
-                .plan
-                .reals
-                .iter()
-                .zip(&slot.verdicts)
-                .map(|(r, v)| (r.dest.key, *v))
-                .collect();
-            previous.insert(key, (verdicts, slot.quorum));
+        for (index, slot) in std::mem::take(&mut self.slots).into_iter().enumerate() {
+            let pending = self.is_changed(index);
+            previous.insert(slot.vs.plan.service.key, Previous { slot, pending });
         }
         let kept: BTreeSet<ServiceKey> = servers.iter().map(|v| v.plan.service.key).collect();
         self.retired
@@ -104,35 +108,69 @@ impl Engine {
         self.load(servers, &previous)
     }
 
+    /// Sets up `servers`, carrying verdicts and quorum from `previous`; a
+    /// virtual server whose plan, verdicts and quorum are all as before
+    /// (and were applied) is not marked changed.
     fn load(
         &mut self,
         servers: Vec<VirtualServer>,
-        previous: &BTreeMap<ServiceKey, (BTreeMap<DestKey, Verdict>, QuorumState)>,
+        previous: &BTreeMap<ServiceKey, Previous>,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let mut changed = self.changed.as_ref().map(|_| BTreeSet::new());
         for vs in servers {
             let before = previous.get(&vs.plan.service.key);
+            let carried: BTreeMap<DestKey, Verdict> = before
+                .map(|p| {
+                    let old = &p.slot;
+                    old.vs
+                        .plan
+                        .reals
+                        .iter()
+                        .map(|r| r.dest.key)
+                        .zip(old.verdicts.iter().copied())
+                        .collect()
+                })
+                .unwrap_or_default();
             let verdicts = vs
                 .plan
                 .reals
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let carried = before.and_then(|(v, _)| v.get(&r.dest.key)).copied();
                     let alpha = vs.alpha.get(i).copied().unwrap_or(false);
-                    carried.unwrap_or(if alpha { DOWN } else { UP })
+                    carried
+                        .get(&r.dest.key)
+                        .copied()
+                        .unwrap_or(if alpha { DOWN } else { UP })
                 })
                 .collect();
-            let quorum = before.map(|(_, q)| *q).unwrap_or_default();
+            let quorum = before.map(|p| p.slot.quorum).unwrap_or_default();
             let mut slot = Slot {
                 vs,
                 verdicts,
                 quorum,
             };
             effects.extend(slot.evaluate_quorum());
+            let same = before.is_some_and(|p| {
+                !p.pending
+                    && p.slot.vs.plan == slot.vs.plan
+                    && p.slot.verdicts == slot.verdicts
+                    && p.slot.quorum == slot.quorum
+            });
+            if let (Some(changed), false) = (changed.as_mut(), same) {
+                changed.insert(self.slots.len());
+            }
             self.slots.push(slot);
         }
+        self.changed = changed;
         effects
+    }
+
+    /// Whether virtual server `index` may have changed since the last
+    /// applied pass.
+    fn is_changed(&self, index: usize) -> bool {
+        self.changed.as_ref().is_none_or(|c| c.contains(&index))
     }
 
     /// Index of the virtual server with `key`.
@@ -160,6 +198,9 @@ impl Engine {
         }
         let was_up = old.up;
         *old = verdict;
+        if let Some(changed) = self.changed.as_mut() {
+            changed.insert(vs);
+        }
         let mut effects = Vec::new();
         if was_up != verdict.up {
             let notify = slot.vs.real_notify.get(real);
@@ -183,8 +224,14 @@ impl Engine {
 
     /// The desired kernel table.
     pub fn desired_table(&self) -> Table {
-        self.slots
-            .iter()
+        self.desired_of(0..self.slots.len())
+    }
+
+    /// The desired entries of the virtual servers at `indices`.
+    fn desired_of(&self, indices: impl IntoIterator<Item = usize>) -> Table {
+        indices
+            .into_iter()
+            .filter_map(|i| self.slots.get(i))
             .map(|s| {
                 let mut q = s.quorum;
                 let (d, _) = desired_service(&s.vs.plan, &s.verdicts, &mut q);
@@ -199,9 +246,26 @@ impl Engine {
         reconcile(&self.desired_table(), actual, &self.retired)
     }
 
-    /// The retired services are gone from the kernel.
+    /// [`Engine::reconcile`] for the virtual servers changed since the
+    /// last applied pass only, against a table that held everything else
+    /// as desired then (the runtime's known table). A verdict or a reload
+    /// that changes one virtual server among 1,000 diffs that one.
+    pub fn reconcile_changed(&self, actual: &Table) -> Vec<Op> {
+        match &self.changed {
+            Some(changed) => reconcile(
+                &self.desired_of(changed.iter().copied()),
+                actual,
+                &self.retired,
+            ),
+            None => self.reconcile(actual),
+        }
+    }
+
+    /// The last pass's operations all succeeded: the retired services are
+    /// gone from the kernel and every virtual server is as desired.
     pub fn applied(&mut self) {
         self.retired.clear();
+        self.changed = Some(BTreeSet::new());
     }
 
     /// What to do at shutdown: the operations that remove the services this
@@ -403,6 +467,66 @@ mod tests {
         assert!(!e
             .reconcile(&actual)
             .contains(&Op::DelService(key("10.0.0.2"))));
+    }
+
+    /// The services (by address) that `ops` touch.
+    fn touched(ops: &[Op]) -> BTreeSet<String> {
+        ops.iter()
+            .filter_map(|op| match op {
+                Op::AddService(s) | Op::EditService(s) => Some(s.key),
+                Op::AddDest(k, _) | Op::EditDest(k, _) | Op::DelDest(k, _) | Op::DelService(k) => {
+                    Some(*k)
+                }
+                _ => None,
+            })
+            .map(|k| match k {
+                ServiceKey::Addr { addr, .. } => addr.to_string(),
+                ServiceKey::Fwmark { mark, .. } => mark.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_an_applied_pass_only_changed_virtual_servers_are_diffed() {
+        let servers = || {
+            vec![
+                vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
+                vs("10.0.0.2", &["10.0.1.3"], false),
+                vs("10.0.0.3", &["10.0.1.4"], false),
+            ]
+        };
+        let (mut e, _) = Engine::new(servers());
+        // Before any applied pass, everything is diffed.
+        let empty = Table::new();
+        assert_eq!(touched(&e.reconcile_changed(&empty)).len(), 3);
+        e.applied();
+        assert!(e.reconcile_changed(&empty).is_empty());
+        // A verdict: only its virtual server (a full pass would also add
+        // the other two, missing from `empty`).
+        e.set_verdict(0, 1, DOWN);
+        assert_eq!(
+            touched(&e.reconcile_changed(&empty)),
+            ["10.0.0.1".to_string()].into()
+        );
+        assert_eq!(touched(&e.reconcile(&empty)).len(), 3);
+        // Not applied yet: a reload keeps it changed, and adds what the
+        // reload changed (10.0.0.3's real server) and what it retired.
+        let mut next = servers();
+        next[2] = vs("10.0.0.3", &["10.0.1.5"], false);
+        next.remove(1);
+        e.reload(next);
+        let actual = table_from_entries([(Service::new(key("10.0.0.2"), "rr"), vec![])]);
+        assert_eq!(
+            touched(&e.reconcile_changed(&actual)),
+            ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+                .map(String::from)
+                .into()
+        );
+        e.applied();
+        // A reload that changes nothing changes nothing to diff.
+        let same = e.servers().map(|(v, _, _)| v.clone()).collect();
+        e.reload(same);
+        assert!(e.reconcile_changed(&empty).is_empty());
     }
 
     #[test]

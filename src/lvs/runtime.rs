@@ -130,11 +130,17 @@ impl LvsRuntime {
         // A known table that is not used is dropped before the read, not
         // after it: two tables of 10,000 real servers at once raised the
         // peak that the heap then keeps.
-        let table = match self.known.take().filter(|_| changed) {
-            Some(known) => known,
-            None => self.kernel_table().await?,
+        let (table, ops) = match self.known.take().filter(|_| changed) {
+            Some(known) => {
+                let ops = self.engine.reconcile_changed(&known);
+                (known, ops)
+            }
+            None => {
+                let read = self.kernel_table().await?;
+                let ops = self.engine.reconcile(&read);
+                (read, ops)
+            }
         };
-        let ops = self.engine.reconcile(&table);
         self.known = Some(table);
         let report = self.apply(ops).await?;
         if report.failures.is_empty() {
