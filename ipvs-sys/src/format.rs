@@ -531,7 +531,20 @@ fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions, names: &d
     }
     pad_from(out, start, 28);
     let st = d.stats.unwrap_or_default();
-    let sp = |out: &mut String| out.push(' ');
+    // ipvsadm's columns: each one space, then right-aligned in its width.
+    let int = |out: &mut String, v: i64, width: usize| {
+        out.push(' ');
+        push_col_int(out, v, width);
+    };
+    let text = |out: &mut String, v: &str, width: usize| {
+        out.push(' ');
+        push_col(out, v, width);
+    };
+    // Every mode but the counters ends with the connection counts.
+    let conns = |out: &mut String| {
+        int(out, d.active_conns.into(), 10);
+        int(out, d.inact_conns.into(), 10);
+    };
     match o.mode {
         ListMode::Stats => {
             for v in [st.conns, st.inpkts, st.outpkts, st.inbytes, st.outbytes] {
@@ -544,42 +557,25 @@ fn dest_line(out: &mut String, s: &Service, d: &Dest, o: &ListOptions, names: &d
             largenum(out, st.outbps, o.exact);
         }
         ListMode::Thresholds => {
-            for v in [d.u_threshold, d.l_threshold, d.active_conns, d.inact_conns] {
-                sp(out);
-                push_col_int(out, v.into(), 10);
-            }
+            int(out, d.u_threshold.into(), 10);
+            int(out, d.l_threshold.into(), 10);
+            conns(out);
         }
         ListMode::PersistentConn => {
-            sp(out);
-            push_col_int(out, d.weight.into(), 9);
-            sp(out);
-            push_col_int(out, d.persist_conns.into(), 11);
-            for v in [d.active_conns, d.inact_conns] {
-                sp(out);
-                push_col_int(out, v.into(), 10);
-            }
+            int(out, d.weight.into(), 9);
+            int(out, d.persist_conns.into(), 11);
+            conns(out);
         }
         ListMode::TunInfo => {
-            sp(out);
-            push_col(out, fwd_name(&d.fwd), 7);
-            sp(out);
-            push_col(out, &tun_info(&d.fwd), 13);
-            sp(out);
-            push_col_int(out, d.weight.into(), 6);
-            for v in [d.active_conns, d.inact_conns] {
-                sp(out);
-                push_col_int(out, v.into(), 10);
-            }
+            text(out, fwd_name(&d.fwd), 7);
+            text(out, &tun_info(&d.fwd), 13);
+            int(out, d.weight.into(), 6);
+            conns(out);
         }
         ListMode::Default => {
-            sp(out);
-            push_col(out, fwd_name(&d.fwd), 7);
-            sp(out);
-            push_col_int(out, d.weight.into(), 6);
-            for v in [d.active_conns, d.inact_conns] {
-                sp(out);
-                push_col_int(out, v.into(), 10);
-            }
+            text(out, fwd_name(&d.fwd), 7);
+            int(out, d.weight.into(), 6);
+            conns(out);
         }
     }
     out.push('\n');
