@@ -263,17 +263,17 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
     let (mut rt, effects) = LvsRuntime::new(vec![server], Some(client));
     assert!(effects.is_empty());
 
-    let report = rt.reconcile().await.unwrap();
+    let report = rt.reconcile().unwrap();
     assert_eq!((report.ops.len(), report.failures.len()), (3, 0));
-    assert_eq!(rt.reconcile().await.unwrap().ops, []);
+    assert_eq!(rt.reconcile().unwrap().ops, []);
 
     let effects = rt.engine_mut().set_verdict(0, 0, DOWN);
     assert!(matches!(&effects[..], [Effect::Notify { script, .. }] if script == "echo down"));
-    let report = rt.reconcile().await.unwrap();
+    let report = rt.reconcile().unwrap();
     assert_eq!(report.ops.len(), 1, "{:?}", report.ops);
     assert!(!ipvsadm(&ns).contains("10.0.1.1:80"));
 
-    let (report, omega) = rt.shutdown(true).await.unwrap();
+    let (report, omega) = rt.shutdown(true).unwrap();
     assert_eq!(report.ops, [Op::DelService(tcp("10.0.0.3", 80))]);
     assert_eq!(
         omega.len(),

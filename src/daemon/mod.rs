@@ -200,7 +200,7 @@ impl<S: ConfigSource> Director<S> {
         if let Some(t) = self.config.timeouts {
             start.push(ipvs_sys::Op::SetTimeouts(t));
         }
-        self.lvs.apply(start).await?;
+        self.lvs.apply(start)?;
         self.reconcile().await?;
         self.follow_addresses_if_needed();
         let effects = self.start_checks(None);
@@ -228,9 +228,9 @@ impl<S: ConfigSource> Director<S> {
                 }
                 _ = tick.tick() => {
                     self.reconcile_logged().await;
-                    // The periodic pass read the whole kernel table on the
-                    // blocking pool; that thread's arena, and the checker
-                    // thread's (whose probe tasks peak at start), keep their
+                    // The periodic pass read the whole kernel table, a
+                    // service at a time; the arenas, the checker thread's
+                    // too (whose probe tasks peak at start), keep their
                     // freed memory until trimmed.
                     release_freed_memory();
                 }
@@ -268,7 +268,7 @@ impl<S: ConfigSource> Director<S> {
                     if *follow == instance {
                         let mut wanted = daemon.clone();
                         wanted.state = crate::lvs::syncd::role_for(master);
-                        if let Err(e) = self.lvs.set_sync_daemon(Some(wanted)).await {
+                        if let Err(e) = self.lvs.set_sync_daemon(Some(wanted)) {
                             tracing::error!(error = %e, "sync daemon change failed");
                         }
                     }
@@ -502,7 +502,7 @@ impl<S: ConfigSource> Director<S> {
 
     async fn reconcile(&mut self) -> Result<(), RuntimeError> {
         self.dirty = false;
-        let report = self.lvs.reconcile().await?;
+        let report = self.lvs.reconcile()?;
         for op in &report.ops {
             tracing::info!(?op, "IPVS");
         }
@@ -511,25 +511,17 @@ impl<S: ConfigSource> Director<S> {
 
     /// The status, built when asked for (`lvsd status`, the HTTP
     /// endpoint) from the engine, the checkers' last results and the
-    /// kernel table the LVS runtime knows (the last full read, with its
-    /// counters, plus the operations since), read afresh only when that is
-    /// unknown. Nothing is kept between requests: at 10,000 real servers a
-    /// snapshot is megabytes, and rebuilding one after every pass cost CPU
-    /// whether anyone asked or not.
+    /// kernel's table, read for it (its counters are those of the moment).
+    /// Nothing is kept between requests: at 10,000 real servers a snapshot
+    /// is megabytes, and rebuilding one after every pass cost CPU whether
+    /// anyone asked or not.
     async fn status(&self) -> Status {
-        let read;
-        let kernel = match self.lvs.known_table() {
-            Some(known) => known,
-            None => {
-                read = self.lvs.kernel_table().await.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "status without the kernel's counters");
-                    crate::lvs::Table::new()
-                });
-                &read
-            }
-        };
+        let kernel = self.lvs.kernel_table().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "status without the kernel's counters");
+            crate::lvs::Table::new()
+        });
         let checks = &self.last_checks;
-        let mut virtual_servers = virtual_server_status(self.lvs.engine(), kernel, |vs, real| {
+        let mut virtual_servers = virtual_server_status(self.lvs.engine(), &kernel, |vs, real| {
             checks
                 .get(vs)
                 .and_then(|v| v.get(real))
@@ -568,19 +560,16 @@ impl<S: ConfigSource> Director<S> {
             watch.abort();
         }
         let release = !self.options.dont_release_ipvs;
-        let (report, effects) = self
-            .lvs
-            .shutdown(release && !self.config.flush_on_stop)
-            .await?;
+        let (report, effects) = self.lvs.shutdown(release && !self.config.flush_on_stop)?;
         if release && self.config.flush_on_stop {
-            self.lvs.apply(vec![ipvs_sys::Op::Flush]).await?;
+            self.lvs.apply(vec![ipvs_sys::Op::Flush])?;
         }
         for op in &report.ops {
             tracing::info!(?op, "IPVS (shutdown)");
         }
         self.run_effects(effects);
         if self.config.sync_daemon.is_some() {
-            self.lvs.set_sync_daemon(None).await?;
+            self.lvs.set_sync_daemon(None)?;
         }
         self.notify.drain().await;
         Ok(())

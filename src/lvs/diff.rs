@@ -13,6 +13,7 @@
 //! - A service nobody configured is left alone, unless it is `retired`: one
 //!   this lvsd programmed before a reload removed it from the configuration.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipvs_sys::{Dest, Op, Service, ServiceFlags, ServiceKey};
@@ -38,57 +39,106 @@ pub fn table_entry(service: Service, dests: Vec<Dest>) -> (ServiceKey, DesiredSe
 
 /// The operations that make `actual` match `desired` for every desired
 /// service, and remove the `retired` services that are still present.
-///
-/// Order: services are added or edited first, then destinations added or
-/// edited, then destinations deleted, then services deleted, so a service
-/// switching to its sorry server never passes through an empty state.
 pub fn reconcile(desired: &Table, actual: &Table, retired: &BTreeSet<ServiceKey>) -> Vec<Op> {
-    let mut service_ops = Vec::new();
-    let mut dest_upserts = Vec::new();
-    let mut dest_deletes = Vec::new();
+    let mut ops = PassOps::default();
     for (key, want) in desired {
-        let have = actual.get(key);
+        match actual.get(key) {
+            Some(have) => ops.service(want, Some(&have.service), have.dests.values()),
+            None => ops.service(want, None, std::iter::empty()),
+        }
+    }
+    for key in retired {
+        if actual.contains_key(key) && !desired.contains_key(key) {
+            ops.retire(*key);
+        }
+    }
+    ops.into_ops()
+}
+
+/// The operations of one pass, gathered service by service (so a pass can
+/// diff each service as it reads it from the kernel, holding neither
+/// table whole) and handed out in a safe order: services added or edited
+/// first, then destinations added or edited, then destinations deleted,
+/// then services deleted, so a service switching to its sorry server never
+/// passes through an empty state.
+#[derive(Debug, Default)]
+pub struct PassOps {
+    services: Vec<Op>,
+    dest_upserts: Vec<Op>,
+    dest_deletes: Vec<Op>,
+    service_deletes: Vec<Op>,
+}
+
+impl PassOps {
+    /// Diffs one desired service against the kernel's entry for its key:
+    /// `have` is the kernel's service (`None`: absent) and `have_dests` its
+    /// destinations, in key order.
+    pub fn service<'a>(
+        &mut self,
+        want: &DesiredService,
+        have: Option<&Service>,
+        have_dests: impl IntoIterator<Item = &'a Dest>,
+    ) {
+        let key = want.service.key;
         match have {
-            None => service_ops.push(Op::AddService(want.service.clone())),
-            Some(have) if !same_service_settings(&want.service, &have.service) => {
-                service_ops.push(Op::EditService(want.service.clone()))
+            None => self.services.push(Op::AddService(want.service.clone())),
+            Some(have) if !same_service_settings(&want.service, have) => {
+                self.services.push(Op::EditService(want.service.clone()))
             }
             Some(_) => {}
         }
-        let have_dests = have.map(|h| &h.dests);
-        for (dkey, dest) in &want.dests {
-            match have_dests.and_then(|h| h.get(dkey)) {
-                None => dest_upserts.push(Op::AddDest(*key, dest.clone())),
-                Some(current) if !same_dest_settings(dest, current) => {
-                    dest_upserts.push(Op::EditDest(*key, dest.clone()))
+        // Both sides in key order: one merge walk.
+        let mut wanted = want.dests.values().peekable();
+        let mut present = have_dests.into_iter().peekable();
+        loop {
+            let order = match (wanted.peek(), present.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(w), Some(p)) => w.key.cmp(&p.key),
+            };
+            match order {
+                Ordering::Less => {
+                    if let Some(w) = wanted.next() {
+                        self.dest_upserts.push(Op::AddDest(key, w.clone()));
+                    }
                 }
-                Some(_) => {}
-            }
-        }
-        for dkey in have_dests.into_iter().flat_map(|h| h.keys()) {
-            if !want.dests.contains_key(dkey) {
-                dest_deletes.push(Op::DelDest(*key, *dkey));
+                Ordering::Greater => {
+                    if let Some(p) = present.next() {
+                        self.dest_deletes.push(Op::DelDest(key, p.key));
+                    }
+                }
+                Ordering::Equal => {
+                    if let (Some(w), Some(p)) = (wanted.next(), present.next()) {
+                        if !same_dest_settings(w, p) {
+                            self.dest_upserts.push(Op::EditDest(key, w.clone()));
+                        }
+                    }
+                }
             }
         }
     }
-    let service_deletes = retired
-        .iter()
-        .filter(|k| actual.contains_key(k) && !desired.contains_key(k))
-        .map(|k| Op::DelService(*k));
 
-    let mut ops = service_ops;
-    ops.extend(dest_upserts);
-    ops.extend(dest_deletes);
-    ops.extend(service_deletes);
-    ops
+    /// Removes a service that is present but no longer configured.
+    pub fn retire(&mut self, key: ServiceKey) {
+        self.service_deletes.push(Op::DelService(key));
+    }
+
+    /// The operations, in the order they must be applied.
+    pub fn into_ops(self) -> Vec<Op> {
+        let mut ops = self.services;
+        ops.extend(self.dest_upserts);
+        ops.extend(self.dest_deletes);
+        ops.extend(self.service_deletes);
+        ops
+    }
 }
 
-/// What `ops`, all applied successfully, did to `table`: the runtime keeps
-/// the kernel's table this way between full reads, so that a change (a
-/// verdict, a reload) is diffed and applied without dumping the whole
-/// kernel table first. Operations on the counters, timeouts and sync
-/// daemons leave the table as it is; an edit replaces the entry's settings.
-pub fn apply_ops(table: &mut Table, ops: &[Op]) {
+/// What `ops`, all applied successfully, do to `table`: the kernel, as the
+/// unit tests model it (the real one runs in the VM tests). Operations on
+/// the counters, timeouts and sync daemons leave the table as it is.
+#[cfg(test)]
+pub(crate) fn apply_ops(table: &mut Table, ops: &[Op]) {
     for op in ops {
         match op {
             Op::AddService(s) | Op::EditService(s) => {
@@ -290,34 +340,6 @@ mod tests {
         let ops = reconcile(&want, &have, &BTreeSet::new());
         assert!(matches!(ops[0], Op::AddDest(..)), "{ops:?}");
         assert!(matches!(ops[1], Op::DelDest(..)), "{ops:?}");
-    }
-
-    #[test]
-    fn the_known_table_follows_edits_and_a_flush() {
-        let mut known = as_kernel_reports(&table_from_entries([entry(
-            "10.0.0.1",
-            "rr",
-            vec![dest("10.0.1.1", 1), dest("10.0.1.2", 1)],
-        )]));
-        let counters = known[&key("10.0.0.1")].service.stats;
-        apply_ops(
-            &mut known,
-            &[
-                Op::EditDest(key("10.0.0.1"), dest("10.0.1.2", 7)),
-                // A destination of a service it does not hold changes nothing.
-                Op::AddDest(key("10.0.0.9"), dest("10.0.1.3", 1)),
-                Op::Zero(None),
-            ],
-        );
-        let entry = &known[&key("10.0.0.1")];
-        assert_eq!(
-            entry.dests.values().map(|d| d.weight).collect::<Vec<_>>(),
-            [1, 7]
-        );
-        assert_eq!(entry.service.stats, counters);
-        assert_eq!(known.len(), 1);
-        apply_ops(&mut known, &[Op::Flush]);
-        assert!(known.is_empty());
     }
 
     #[test]

@@ -5,12 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ipvs_sys::{DestKey, Op, ServiceKey};
+use ipvs_sys::{DestKey, Error, Op, Service, ServiceKey};
 
 use super::desired::{
-    desired_service, QuorumChange, QuorumState, Verdict, VirtualServerPlan, DOWN, UP,
+    desired_service, DesiredService, QuorumChange, QuorumState, Verdict, VirtualServerPlan, DOWN,
+    UP,
 };
-use super::diff::{reconcile, Table};
+use super::diff::{PassOps, Table};
+use super::kernel::KernelView;
 
 /// Notify scripts of one real server (`notify_up`, `notify_down`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -224,41 +226,88 @@ impl Engine {
 
     /// The desired kernel table.
     pub fn desired_table(&self) -> Table {
-        self.desired_of(0..self.slots.len())
-    }
-
-    /// The desired entries of the virtual servers at `indices`.
-    fn desired_of(&self, indices: impl IntoIterator<Item = usize>) -> Table {
-        indices
-            .into_iter()
-            .filter_map(|i| self.slots.get(i))
-            .map(|s| {
-                let mut q = s.quorum;
-                let (d, _) = desired_service(&s.vs.plan, &s.verdicts, &mut q);
-                (d.service.key, d)
-            })
+        (0..self.slots.len())
+            .filter_map(|i| self.desired_at(i))
+            .map(|d| (d.service.key, d))
             .collect()
     }
 
-    /// The operations that bring `actual` to the desired table. Call
-    /// [`Engine::applied`] once they succeeded, to forget retired services.
-    pub fn reconcile(&self, actual: &Table) -> Vec<Op> {
-        reconcile(&self.desired_table(), actual, &self.retired)
+    /// The desired entries of virtual server `index`.
+    fn desired_at(&self, index: usize) -> Option<DesiredService> {
+        let s = self.slots.get(index)?;
+        let mut q = s.quorum;
+        Some(desired_service(&s.vs.plan, &s.verdicts, &mut q).0)
     }
 
-    /// [`Engine::reconcile`] for the virtual servers changed since the
-    /// last applied pass only, against a table that held everything else
-    /// as desired then (the runtime's known table). A verdict or a reload
-    /// that changes one virtual server among 1,000 diffs that one.
-    pub fn reconcile_changed(&self, actual: &Table) -> Vec<Op> {
-        match &self.changed {
-            Some(changed) => reconcile(
-                &self.desired_of(changed.iter().copied()),
-                actual,
-                &self.retired,
-            ),
-            None => self.reconcile(actual),
+    /// The operations that bring `kernel` to the desired table, reading it
+    /// a service at a time (neither table is ever held whole: at 10,000 real
+    /// servers each is megabytes, and a periodic pass would rebuild both).
+    ///
+    /// `everything`: diff every virtual server, and remove retired services
+    /// still present; a periodic pass does this, and so repairs what others
+    /// changed (keepalived #1877). Otherwise only the virtual servers changed
+    /// since the last applied pass are read and diffed (a verdict or a reload
+    /// that changes one virtual server among 1,000 costs two netlink
+    /// requests), and everything before the first applied pass. Services
+    /// nobody configured are left alone. Call [`Engine::applied`] once the
+    /// operations succeeded.
+    pub fn pass(&self, kernel: &mut impl KernelView, everything: bool) -> Result<Vec<Op>, Error> {
+        let mut ops = PassOps::default();
+        let mut present = Vec::new();
+        let mut absent = Vec::new();
+        let mut retired = Vec::new();
+        match self.changed.as_ref().filter(|_| !everything) {
+            None => {
+                let mut unseen: BTreeMap<ServiceKey, usize> = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .map(|(index, s)| (s.vs.plan.service.key, index))
+                    .collect();
+                for service in kernel.services()? {
+                    if let Some(index) = unseen.remove(&service.key) {
+                        present.push((index, service));
+                    } else if self.retired.contains(&service.key) {
+                        retired.push(service.key);
+                    }
+                }
+                absent.extend(unseen.into_values());
+            }
+            Some(changed) => {
+                for &index in changed {
+                    let Some(slot) = self.slots.get(index) else {
+                        continue;
+                    };
+                    match kernel.service(&slot.vs.plan.service.key)? {
+                        Some(service) => present.push((index, service)),
+                        None => absent.push(index),
+                    }
+                }
+                for key in &self.retired {
+                    if kernel.service(key)?.is_some() {
+                        retired.push(*key);
+                    }
+                }
+            }
         }
+        for index in absent {
+            if let Some(want) = self.desired_at(index) {
+                ops.service(&want, None, std::iter::empty());
+            }
+        }
+        let (indices, services): (Vec<usize>, Vec<Service>) = present.into_iter().unzip();
+        let mut next = indices.into_iter();
+        kernel.dests_each(&services, &mut |service, dests| {
+            let want = next.next().and_then(|i| self.desired_at(i));
+            if let Some(want) = want.filter(|w| w.service.key == service.key) {
+                dests.sort_unstable_by_key(|d| d.key);
+                ops.service(&want, Some(service), dests.iter());
+            }
+        })?;
+        for key in retired {
+            ops.retire(key);
+        }
+        Ok(ops.into_ops())
     }
 
     /// The last pass's operations all succeeded: the retired services are
@@ -272,13 +321,18 @@ impl Engine {
     /// daemon manages (none with `--dont-release-ipvs`; keepalived removes
     /// its own services on stop), and the `omega` notifications of the
     /// virtual servers that ask for them.
-    pub fn shutdown(&self, actual: &Table, release_ipvs: bool) -> (Vec<Op>, Vec<Effect>) {
+    /// `present`: the services the kernel holds.
+    pub fn shutdown(
+        &self,
+        present: &BTreeSet<ServiceKey>,
+        release_ipvs: bool,
+    ) -> (Vec<Op>, Vec<Effect>) {
         let ops = if release_ipvs {
             self.slots
                 .iter()
                 .map(|s| s.vs.plan.service.key)
                 .chain(self.retired.iter().copied())
-                .filter(|k| actual.contains_key(k))
+                .filter(|k| present.contains(k))
                 .map(Op::DelService)
                 .collect()
         } else {
@@ -461,11 +515,12 @@ mod tests {
             (Service::new(key("10.0.0.1"), "rr"), vec![]),
             (Service::new(key("10.0.0.2"), "rr"), vec![]),
         ]);
-        let ops = e.reconcile(&actual);
+        let ops = e.pass(&mut actual.clone(), true).unwrap();
         assert!(ops.contains(&Op::DelService(key("10.0.0.2"))), "{ops:?}");
         e.applied();
         assert!(!e
-            .reconcile(&actual)
+            .pass(&mut actual.clone(), true)
+            .unwrap()
             .contains(&Op::DelService(key("10.0.0.2"))));
     }
 
@@ -497,18 +552,19 @@ mod tests {
         };
         let (mut e, _) = Engine::new(servers());
         // Before any applied pass, everything is diffed.
+        let changed = |e: &Engine, kernel: &Table| e.pass(&mut kernel.clone(), false).unwrap();
         let empty = Table::new();
-        assert_eq!(touched(&e.reconcile_changed(&empty)).len(), 3);
+        assert_eq!(touched(&changed(&e, &empty)).len(), 3);
         e.applied();
-        assert!(e.reconcile_changed(&empty).is_empty());
+        assert!(changed(&e, &empty).is_empty());
         // A verdict: only its virtual server (a full pass would also add
         // the other two, missing from `empty`).
         e.set_verdict(0, 1, DOWN);
         assert_eq!(
-            touched(&e.reconcile_changed(&empty)),
+            touched(&changed(&e, &empty)),
             ["10.0.0.1".to_string()].into()
         );
-        assert_eq!(touched(&e.reconcile(&empty)).len(), 3);
+        assert_eq!(touched(&e.pass(&mut empty.clone(), true).unwrap()).len(), 3);
         // Not applied yet: a reload keeps it changed, and adds what the
         // reload changed (10.0.0.3's real server) and what it retired.
         let mut next = servers();
@@ -517,7 +573,7 @@ mod tests {
         e.reload(next);
         let actual = table_from_entries([(Service::new(key("10.0.0.2"), "rr"), vec![])]);
         assert_eq!(
-            touched(&e.reconcile_changed(&actual)),
+            touched(&changed(&e, &actual)),
             ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
                 .map(String::from)
                 .into()
@@ -526,25 +582,64 @@ mod tests {
         // A reload that changes nothing changes nothing to diff.
         let same = e.servers().map(|(v, _, _)| v.clone()).collect();
         e.reload(same);
-        assert!(e.reconcile_changed(&empty).is_empty());
+        assert!(changed(&e, &empty).is_empty());
+    }
+
+    #[test]
+    fn a_pass_over_the_kernel_converges_repairs_by_hand_changes_and_leaves_foreign_services() {
+        use crate::lvs::diff::apply_ops;
+        let (mut e, _) = Engine::new(vec![
+            vs("10.0.0.1", &["10.0.1.1", "10.0.1.2", "10.0.1.3"], false),
+            vs("10.0.0.2", &["10.0.1.4"], false),
+        ]);
+        // The kernel: 10.0.0.1 adopted with one real server missing and one
+        // weight off, plus a service nobody configured.
+        let mut wrong = Dest::new(ip("10.0.1.3"), 80, FwdMethod::Route);
+        wrong.weight = 9;
+        let mut kernel = table_from_entries([
+            (
+                Service::new(key("10.0.0.1"), "rr"),
+                vec![Dest::new(ip("10.0.1.1"), 80, FwdMethod::Route), wrong],
+            ),
+            (Service::new(key("10.0.0.9"), "rr"), vec![]),
+        ]);
+        let ops = e.pass(&mut kernel, false).unwrap();
+        assert_eq!(
+            touched(&ops),
+            ["10.0.0.1", "10.0.0.2"].map(String::from).into()
+        );
+        apply_ops(&mut kernel, &ops);
+        e.applied();
+        let mut want = e.desired_table();
+        want.insert(key("10.0.0.9"), kernel[&key("10.0.0.9")].clone());
+        assert_eq!(kernel, want);
+        assert_eq!(e.pass(&mut kernel, true).unwrap(), []);
+        // A real server deleted by hand: a pass over what changed (nothing)
+        // does not read it; the periodic pass over everything restores it.
+        let gone = kernel
+            .get_mut(&key("10.0.0.1"))
+            .and_then(|s| s.dests.pop_first())
+            .unwrap();
+        assert_eq!(e.pass(&mut kernel, false).unwrap(), []);
+        assert_eq!(
+            e.pass(&mut kernel, true).unwrap(),
+            [Op::AddDest(key("10.0.0.1"), gone.1)]
+        );
     }
 
     #[test]
     fn shutdown_releases_own_services_and_omega_notifies() {
         let (mut e, _) = Engine::new(vec![vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false)]);
         e.set_verdict(0, 1, DOWN);
-        let actual = table_from_entries([
-            (Service::new(key("10.0.0.1"), "rr"), vec![]),
-            (Service::new(key("10.0.0.7"), "rr"), vec![]),
-        ]);
-        let (ops, effects) = e.shutdown(&actual, true);
+        let present = BTreeSet::from([key("10.0.0.1"), key("10.0.0.7")]);
+        let (ops, effects) = e.shutdown(&present, true);
         assert_eq!(ops, [Op::DelService(key("10.0.0.1"))]);
         assert_eq!(scripts(&effects), ["/bin/down 10.0.1.1", "/bin/qdown"]);
 
         let mut quiet = vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false);
         quiet.omega = false;
         let (e, _) = Engine::new(vec![quiet]);
-        let (ops, effects) = e.shutdown(&actual, false);
+        let (ops, effects) = e.shutdown(&present, false);
         assert!(ops.is_empty() && effects.is_empty());
     }
 }
