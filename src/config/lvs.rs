@@ -243,18 +243,30 @@ pub fn virtual_server(vs: &m::VirtualServer, key: ServiceKey) -> Result<VirtualS
             .iter()
             .map(|r| vs.alpha || r.checkers.iter().any(|c| c.alpha))
             .collect(),
-        real_notify: vs
-            .real_servers
-            .iter()
-            .map(|r| RealServerNotify {
-                up: r.notify_up.clone(),
-                down: r.notify_down.clone(),
-            })
-            .collect(),
+        real_notify: real_notify(&vs.real_servers),
         quorum_up: vs.quorum_up.clone(),
         quorum_down: vs.quorum_down.clone(),
         omega: vs.omega,
     })
+}
+
+/// The notify scripts of each real server; none at all (no allocation: at
+/// 10,000 real servers a list of empty entries was half a megabyte) when no
+/// real server has one.
+fn real_notify(reals: &[m::RealServer]) -> Vec<RealServerNotify> {
+    if reals
+        .iter()
+        .all(|r| r.notify_up.is_none() && r.notify_down.is_none())
+    {
+        return Vec::new();
+    }
+    reals
+        .iter()
+        .map(|r| RealServerNotify {
+            up: r.notify_up.clone(),
+            down: r.notify_down.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -321,6 +333,11 @@ mod tests {
         );
         assert_eq!((v.plan.quorum, v.plan.hysteresis), (2, 1));
         assert_eq!(v.real_notify[1].down.as_deref(), Some("/bin/down x"));
+        assert_eq!(v.real_notify.len(), 3);
+        // Without any script there is no list at all.
+        let quiet = load("virtual_server 10.0.0.3 80 { real_server 10.0.1.1 80 { } }");
+        let v = virtual_server(&quiet.virtual_servers[0], keys[0]).unwrap();
+        assert!(v.real_notify.is_empty());
     }
 
     #[test]

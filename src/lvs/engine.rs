@@ -31,7 +31,8 @@ pub struct VirtualServer {
     /// `alpha` per real server (same order as `plan.reals`): start down
     /// until the first successful check.
     pub alpha: Vec<bool>,
-    /// Notify scripts per real server (same order as `plan.reals`).
+    /// Notify scripts per real server (same order as `plan.reals`); empty
+    /// when no real server has any.
     pub real_notify: Vec<RealServerNotify>,
     /// `quorum_up` script.
     pub quorum_up: Option<String>,
