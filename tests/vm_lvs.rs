@@ -35,7 +35,7 @@ fn web_plan() -> VirtualServerPlan {
         let mut dest = Dest::new(ip(addr), 80, FwdMethod::Route);
         dest.weight = weight;
         RealServerPlan {
-            dest,
+            dest: dest.into(),
             inhibit_on_failure: inhibit,
         }
     };
@@ -43,7 +43,7 @@ fn web_plan() -> VirtualServerPlan {
         service,
         reals: vec![real("10.0.1.1", 3, false), real("10.0.1.2", 1, true)],
         sorry: Some(SorryServerPlan {
-            dest: Dest::new(ip("10.0.1.99"), 80, FwdMethod::Masq),
+            dest: Dest::new(ip("10.0.1.99"), 80, FwdMethod::Masq).into(),
             inhibit: false,
         }),
         quorum: 1,

@@ -217,7 +217,7 @@ pub fn virtual_server(vs: &m::VirtualServer, key: ServiceKey) -> Result<VirtualS
             dest.u_threshold = r.uthreshold.unwrap_or(0);
             dest.l_threshold = r.lthreshold.unwrap_or(0);
             RealServerPlan {
-                dest,
+                dest: dest.into(),
                 inhibit_on_failure: r.inhibit_on_failure || vs.inhibit_on_failure,
             }
         })
@@ -227,7 +227,8 @@ pub fn virtual_server(vs: &m::VirtualServer, key: ServiceKey) -> Result<VirtualS
             s.address,
             s.port.unwrap_or(port),
             fwd(vs.sorry_server_lvs_method.unwrap_or(vs.method())),
-        ),
+        )
+        .into(),
         inhibit: vs.sorry_server_inhibit,
     });
     Ok(VirtualServer {

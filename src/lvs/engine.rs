@@ -424,12 +424,12 @@ mod tests {
                 reals: reals
                     .iter()
                     .map(|r| RealServerPlan {
-                        dest: Dest::new(ip(r), 80, FwdMethod::Route),
+                        dest: Dest::new(ip(r), 80, FwdMethod::Route).into(),
                         inhibit_on_failure: false,
                     })
                     .collect(),
                 sorry: Some(SorryServerPlan {
-                    dest: Dest::new(ip("10.9.9.9"), 80, FwdMethod::Masq),
+                    dest: Dest::new(ip("10.9.9.9"), 80, FwdMethod::Masq).into(),
                     inhibit: false,
                 }),
                 quorum: 1,

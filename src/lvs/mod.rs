@@ -17,8 +17,8 @@ pub mod status;
 pub mod syncd;
 
 pub use desired::{
-    desired_service, DesiredService, QuorumChange, QuorumState, RealServerPlan, SorryServerPlan,
-    Verdict, VirtualServerPlan, DOWN, UP,
+    desired_service, DesiredService, DestPlan, QuorumChange, QuorumState, RealServerPlan,
+    SorryServerPlan, Verdict, VirtualServerPlan, DOWN, UP,
 };
 pub use diff::{reconcile, table_from_entries, Table};
 pub use engine::{Effect, Engine, RealServerNotify, VirtualServer};

@@ -133,16 +133,16 @@ mod tests {
                 service: Service::new(key, "wlc"),
                 reals: vec![
                     RealServerPlan {
-                        dest: d1,
+                        dest: d1.into(),
                         inhibit_on_failure: false,
                     },
                     RealServerPlan {
-                        dest: d2,
+                        dest: d2.into(),
                         inhibit_on_failure: false,
                     },
                 ],
                 sorry: Some(SorryServerPlan {
-                    dest: Dest::new("10.0.1.99".parse().unwrap(), 80, FwdMethod::Masq),
+                    dest: Dest::new("10.0.1.99".parse().unwrap(), 80, FwdMethod::Masq).into(),
                     inhibit: false,
                 }),
                 quorum: 1,
