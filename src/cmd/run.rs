@@ -61,6 +61,7 @@ pub enum LogFormat {
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub fn run(args: RunArgs) -> ExitCode {
+    crate::daemon::heap::use_one_arena();
     init_logging(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,6 +8,7 @@
 
 pub mod addresses;
 pub mod health;
+pub mod heap;
 pub mod notify;
 pub mod sd_notify;
 pub mod serve;
@@ -205,7 +206,7 @@ impl<S: ConfigSource> Director<S> {
         self.follow_addresses_if_needed();
         let effects = self.start_checks(None);
         self.run_effects(effects);
-        release_freed_memory();
+        heap::release_freed_memory();
         sd_notify::notify(sd_notify::Notify::Ready);
         let mut tick = tokio::time::interval(self.options.reconcile_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -232,7 +233,7 @@ impl<S: ConfigSource> Director<S> {
                     // service at a time; the arenas, the checker thread's
                     // too (whose probe tasks peak at start), keep their
                     // freed memory until trimmed.
-                    release_freed_memory();
+                    heap::release_freed_memory();
                 }
             }
         }
@@ -353,7 +354,7 @@ impl<S: ConfigSource> Director<S> {
                 let prepared_at = Instant::now();
                 self.reconcile_logged().await;
                 let applied_at = Instant::now();
-                release_freed_memory();
+                heap::release_freed_memory();
                 tracing::info!(
                     changes = changes.len(),
                     load_ms = millis(loaded_at - started),
@@ -576,12 +577,13 @@ impl<S: ConfigSource> Director<S> {
     }
 }
 
-/// Loads the configuration on a short-lived thread and keeps a copy made
-/// on this one. Parsing allocates many times what it keeps, interleaved
-/// with what it keeps; on the scratch thread all of that lives in an arena
-/// of its own, released whole once the thread is gone, and the copy is
-/// compact. (10,000 real servers: the configuration then holds 6 MB
-/// instead of 16 MB.) Without a thread, it loads here.
+/// Loads the configuration on a short-lived thread (a loader that panics
+/// takes only that thread down) and keeps a copy made on this one.
+/// Parsing allocates many times what it keeps, interleaved with what it
+/// keeps; the copy is compact, and once the parse's allocations are freed
+/// the trim after a load hands their pages back. (10,000 real servers: the
+/// configuration then holds 6 MB instead of 16 MB.) Without a thread, it
+/// loads here.
 fn load_compact<S: ConfigSource>(source: &mut S) -> Result<DirectorConfig, Vec<String>> {
     let on_thread = std::thread::scope(|scope| {
         std::thread::Builder::new()
@@ -608,22 +610,6 @@ fn compact_copy(config: &DirectorConfig) -> DirectorConfig {
         }
     }
     copy
-}
-
-/// Hands the heap memory freed since back to the kernel, in every arena.
-/// glibc keeps each heap near its high-water mark, and reading a
-/// configuration or the kernel table peaks far above what the daemon keeps
-/// (10,000 real servers: the two thread arenas alone held 26 MB, measured
-/// with bench/director), so without this the daemon's RSS would stay at
-/// the peak of its start, its largest reload or its largest table read.
-#[allow(unsafe_code)]
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointer and only walks glibc's own
-    // arenas under their locks; any thread may call it at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// `span` in milliseconds, to 0.1 ms.
