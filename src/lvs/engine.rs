@@ -311,6 +311,13 @@ impl Engine {
         Ok(ops.into_ops())
     }
 
+    /// Whether a pass over what changed has anything to read: a virtual
+    /// server changed, or a retired service to remove, since the last
+    /// applied pass.
+    pub fn has_changes(&self) -> bool {
+        self.changed.as_ref().is_none_or(|c| !c.is_empty()) || !self.retired.is_empty()
+    }
+
     /// The last pass's operations all succeeded: the retired services are
     /// gone from the kernel and every virtual server is as desired.
     pub fn applied(&mut self) {
@@ -556,11 +563,14 @@ mod tests {
         let changed = |e: &Engine, kernel: &Table| e.pass(&mut kernel.clone(), false).unwrap();
         let empty = Table::new();
         assert_eq!(touched(&changed(&e, &empty)).len(), 3);
+        assert!(e.has_changes());
         e.applied();
+        assert!(!e.has_changes());
         assert!(changed(&e, &empty).is_empty());
         // A verdict: only its virtual server (a full pass would also add
         // the other two, missing from `empty`).
         e.set_verdict(0, 1, DOWN);
+        assert!(e.has_changes());
         assert_eq!(
             touched(&changed(&e, &empty)),
             ["10.0.0.1".to_string()].into()

@@ -110,6 +110,9 @@ impl LvsRuntime {
     /// everything (see the module docs).
     pub fn reconcile(&mut self) -> Result<PassReport, RuntimeError> {
         let everything = !std::mem::take(&mut self.changed) || self.failed;
+        if !everything && !self.engine.has_changes() {
+            return Ok(PassReport::default());
+        }
         let engine = &self.engine;
         let Some(ops) = self
             .with_client(|c| engine.pass(c, everything))?
