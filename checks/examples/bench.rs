@@ -76,10 +76,10 @@ async fn bench(workers: usize) {
         .map_or(1024, |s| s.parse().expect("MAX_CONCURRENT"));
     let kind = match mode {
         "tcp" => CheckKind::Tcp,
-        "http" => CheckKind::Http(HttpCheck {
+        "http" => CheckKind::Http(Box::new(HttpCheck {
             urls: vec![UrlCheck::path("/")],
             ..HttpCheck::default()
-        }),
+        })),
         other => panic!("mode {other}: tcp or http"),
     };
     let family = kind.family();

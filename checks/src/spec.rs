@@ -147,25 +147,27 @@ pub enum CheckFamily {
     Other,
 }
 
-/// The checker and its own options.
+/// The checker and its own options. The options are boxed: a
+/// configuration holds one specification per checker, and at 10,000
+/// TCP_CHECKs (which have none) inline options would cost 80 bytes each.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CheckKind {
     /// TCP_CHECK: connect, then close.
     Tcp,
     /// HTTP_GET, or SSL_GET when `tls` is set.
-    Http(HttpCheck),
+    Http(Box<HttpCheck>),
     /// MISC_CHECK.
-    Misc(MiscCheck),
+    Misc(Box<MiscCheck>),
     /// SMTP_CHECK.
-    Smtp(SmtpCheck),
+    Smtp(Box<SmtpCheck>),
     /// DNS_CHECK.
-    Dns(DnsCheck),
+    Dns(Box<DnsCheck>),
     /// UDP_CHECK.
-    Udp(UdpCheck),
+    Udp(Box<UdpCheck>),
     /// PING_CHECK.
     Ping,
     /// FILE_CHECK.
-    File(FileCheck),
+    File(Box<FileCheck>),
 }
 
 impl CheckKind {

@@ -55,10 +55,10 @@ fn black_hole_times_out_in_connect() {
         "add chain inet t in { type filter hook input priority 0; policy accept; }",
     );
     nft(&ns, "add rule inet t in tcp dport 80 drop");
-    let http = CheckKind::Http(HttpCheck {
+    let http = CheckKind::Http(Box::new(HttpCheck {
         urls: vec![UrlCheck::path("/")],
         ..HttpCheck::default()
-    });
+    }));
     let (tcp, http) = inside(&ns, || async {
         let tcp = probe(&spec(CheckKind::Tcp, "127.0.0.1:80")).await;
         let http = probe(&spec(http, "127.0.0.1:80")).await;

@@ -91,7 +91,7 @@ async fn http_get_passes_with_status_and_digest_of_every_url() {
         ])
     };
     assert_eq!(
-        probe(&spec(CheckKind::Http(check), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(check)), addr, 2000)).await,
         Outcome::PASS
     );
     let requests = requests.lock().unwrap().clone();
@@ -106,7 +106,7 @@ async fn http_get_reports_wrong_status_of_one_url() {
     let (addr, _) = servers::http(Http::ByPath).await;
     let urls = vec![UrlCheck::path("/ok"), UrlCheck::path("/down")];
     assert_eq!(
-        probe(&spec(CheckKind::Http(http_get(urls)), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(http_get(urls))), addr, 2000)).await,
         fail(Failure::Status {
             path: "/down".into(),
             code: 503
@@ -124,7 +124,12 @@ async fn http_get_reports_wrong_status_of_one_url() {
         ..UrlCheck::path("/down")
     };
     assert_eq!(
-        probe(&spec(CheckKind::Http(http_get(vec![url])), addr, 2000)).await,
+        probe(&spec(
+            CheckKind::Http(Box::new(http_get(vec![url]))),
+            addr,
+            2000
+        ))
+        .await,
         Outcome::PASS
     );
 }
@@ -139,7 +144,7 @@ async fn http_get_reports_digest_mismatch() {
     let check = http_get(vec![url_with_digest("/", "hello")]);
     let expected_got = format!("{:x}", Md5::digest(b"changed"));
     assert_eq!(
-        probe(&spec(CheckKind::Http(check), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(check)), addr, 2000)).await,
         fail(Failure::DigestMismatch {
             path: "/".into(),
             got: expected_got
@@ -159,7 +164,7 @@ async fn http_11_chunked_body_is_digested_after_decoding() {
         ..http_get(vec![url_with_digest("/", "chunked body!")])
     };
     assert_eq!(
-        probe(&spec(CheckKind::Http(check), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(check)), addr, 2000)).await,
         Outcome::PASS
     );
     let head = requests.lock().unwrap()[0].clone();
@@ -174,12 +179,12 @@ async fn body_without_length_is_read_until_the_server_closes() {
     .await;
     let good = http_get(vec![url_with_digest("/", "no length here")]);
     assert_eq!(
-        probe(&spec(CheckKind::Http(good), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(good)), addr, 2000)).await,
         Outcome::PASS
     );
     let truncated = http_get(vec![url_with_digest("/", "no length")]);
     assert!(matches!(
-        probe(&spec(CheckKind::Http(truncated), addr, 2000)).await,
+        probe(&spec(CheckKind::Http(Box::new(truncated)), addr, 2000)).await,
         Outcome::Fail(Failure::DigestMismatch { .. })
     ));
 }
@@ -189,7 +194,7 @@ async fn slow_headers_time_out_at_connect_timeout() {
     let (addr, _) = servers::http(Http::SilentAfterRequest).await;
     let started = Instant::now();
     let outcome = probe(&spec(
-        CheckKind::Http(http_get(vec![UrlCheck::path("/")])),
+        CheckKind::Http(Box::new(http_get(vec![UrlCheck::path("/")]))),
         addr,
         300,
     ))
@@ -206,7 +211,7 @@ async fn trickling_body_fails_at_the_deadline_not_after_it() {
     let (addr, _) = servers::http(Http::Trickle).await;
     let started = Instant::now();
     let outcome = probe(&spec(
-        CheckKind::Http(http_get(vec![UrlCheck::path("/")])),
+        CheckKind::Http(Box::new(http_get(vec![UrlCheck::path("/")]))),
         addr,
         500,
     ))
@@ -218,11 +223,11 @@ async fn trickling_body_fails_at_the_deadline_not_after_it() {
 // ---- SSL_GET
 
 fn ssl_get(urls: Vec<UrlCheck>, tls: TlsOptions, vhost: Option<&str>) -> CheckKind {
-    CheckKind::Http(HttpCheck {
+    CheckKind::Http(Box::new(HttpCheck {
         tls: Some(tls),
         virtualhost: vhost.map(String::from),
         ..http_get(urls)
-    })
+    }))
 }
 
 #[tokio::test]
@@ -309,9 +314,9 @@ async fn ssl_get_to_a_plain_http_server_is_a_tls_handshake_error() {
 #[tokio::test]
 async fn smtp_check_greets_with_helo_name() {
     let (addr, lines) = servers::smtp("220 mail ready").await;
-    let kind = CheckKind::Smtp(SmtpCheck {
+    let kind = CheckKind::Smtp(Box::new(SmtpCheck {
         helo_name: "lvsd.example".into(),
-    });
+    }));
     assert_eq!(probe(&spec(kind, addr, 2000)).await, Outcome::PASS);
     // The server records lines after it has answered; wait for QUIT.
     for _ in 0..100 {
@@ -330,9 +335,9 @@ async fn smtp_check_greets_with_helo_name() {
 #[tokio::test]
 async fn smtp_check_reports_a_wrong_banner() {
     let (addr, _) = servers::smtp("554 go away").await;
-    let kind = CheckKind::Smtp(SmtpCheck {
+    let kind = CheckKind::Smtp(Box::new(SmtpCheck {
         helo_name: "lvsd".into(),
-    });
+    }));
     assert_eq!(
         probe(&spec(kind, addr, 2000)).await,
         fail(Failure::Smtp {
@@ -347,10 +352,10 @@ async fn smtp_check_reports_a_wrong_banner() {
 #[tokio::test]
 async fn dns_check_passes_on_noerror_and_fails_on_servfail() {
     let (ok, questions) = servers::dns(0).await;
-    let kind = CheckKind::Dns(DnsCheck {
+    let kind = CheckKind::Dns(Box::new(DnsCheck {
         qtype: DnsType::A,
         name: "www.example.org".into(),
-    });
+    }));
     assert_eq!(probe(&spec(kind.clone(), ok, 2000)).await, Outcome::PASS);
     assert_eq!(
         questions.lock().unwrap().clone(),
@@ -362,7 +367,7 @@ async fn dns_check_passes_on_noerror_and_fails_on_servfail() {
         fail(Failure::DnsRcode(2))
     );
     let (default_query, questions) = servers::dns(0).await;
-    let kind = CheckKind::Dns(DnsCheck::default());
+    let kind = CheckKind::Dns(Box::default());
     assert_eq!(probe(&spec(kind, default_query, 2000)).await, Outcome::PASS);
     assert_eq!(questions.lock().unwrap().clone(), [(String::new(), 6)]);
 }
@@ -371,7 +376,7 @@ async fn dns_check_passes_on_noerror_and_fails_on_servfail() {
 async fn dns_check_without_answer_times_out() {
     // A bound UDP socket that never answers.
     let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let kind = CheckKind::Dns(DnsCheck::default());
+    let kind = CheckKind::Dns(Box::default());
     assert_eq!(
         probe(&spec(kind, silent.local_addr().unwrap(), 200)).await,
         fail(Failure::Timeout(Phase::Reply))
@@ -391,7 +396,7 @@ async fn udp_check_with_reply_pattern_and_port_unreachable() {
         ..UdpCheck::default()
     };
     assert_eq!(
-        probe(&spec(CheckKind::Udp(check.clone()), echo, 1000)).await,
+        probe(&spec(CheckKind::Udp(Box::new(check.clone())), echo, 1000)).await,
         Outcome::PASS
     );
     let mismatching = UdpCheck {
@@ -399,7 +404,7 @@ async fn udp_check_with_reply_pattern_and_port_unreachable() {
         ..check.clone()
     };
     assert_eq!(
-        probe(&spec(CheckKind::Udp(mismatching), echo, 1000)).await,
+        probe(&spec(CheckKind::Udp(Box::new(mismatching)), echo, 1000)).await,
         fail(Failure::UdpReplyMismatch)
     );
     let too_long = UdpCheck {
@@ -407,13 +412,13 @@ async fn udp_check_with_reply_pattern_and_port_unreachable() {
         ..check.clone()
     };
     assert_eq!(
-        probe(&spec(CheckKind::Udp(too_long), echo, 1000)).await,
+        probe(&spec(CheckKind::Udp(Box::new(too_long)), echo, 1000)).await,
         fail(Failure::UdpReplyLength(4))
     );
     // ICMP port unreachable on loopback.
     let closed = servers::closed_udp_port();
     assert_eq!(
-        probe(&spec(CheckKind::Udp(UdpCheck::default()), closed, 1000)).await,
+        probe(&spec(CheckKind::Udp(Box::default()), closed, 1000)).await,
         fail(Failure::Refused)
     );
 }
@@ -422,13 +427,13 @@ async fn udp_check_with_reply_pattern_and_port_unreachable() {
 
 fn misc(command: &str, timeout_ms: u64, dynamic: bool) -> CheckSpec {
     spec(
-        CheckKind::Misc(MiscCheck {
+        CheckKind::Misc(Box::new(MiscCheck {
             command: command.into(),
             timeout: Some(Duration::from_millis(timeout_ms)),
             dynamic,
             user: None,
             group: None,
-        }),
+        })),
         "127.0.0.1:0".parse().unwrap(),
         1000,
     )
@@ -528,12 +533,12 @@ async fn file_check_reads_the_track_file() {
     let path = dir.path().join("weight");
     let check = |weight, dynamic| {
         spec(
-            CheckKind::File(FileCheck {
+            CheckKind::File(Box::new(FileCheck {
                 path: path.clone(),
                 weight,
                 reverse: false,
                 dynamic,
-            }),
+            })),
             "127.0.0.1:0".parse().unwrap(),
             1000,
         )

@@ -71,7 +71,7 @@ fn kind(ctx: CheckContext<'_>, c: &m::Checker) -> Result<CheckKind, String> {
     Ok(match c.kind {
         CheckerKind::TCP_CHECK => CheckKind::Tcp,
         CheckerKind::PING_CHECK => CheckKind::Ping,
-        CheckerKind::HTTP_GET | CheckerKind::SSL_GET => CheckKind::Http(http(ctx, c)?),
+        CheckerKind::HTTP_GET | CheckerKind::SSL_GET => CheckKind::Http(Box::new(http(ctx, c)?)),
         CheckerKind::MISC_CHECK => {
             let command = c.misc_path.clone().ok_or("MISC_CHECK without misc_path")?;
             let user = if c.user.is_empty() {
@@ -79,21 +79,21 @@ fn kind(ctx: CheckContext<'_>, c: &m::Checker) -> Result<CheckKind, String> {
             } else {
                 &c.user
             };
-            CheckKind::Misc(MiscCheck {
+            CheckKind::Misc(Box::new(MiscCheck {
                 command,
                 timeout: c.misc_timeout,
                 dynamic: c.misc_dynamic,
                 user: user.first().cloned(),
                 group: user.get(1).cloned(),
-            })
+            }))
         }
-        CheckerKind::SMTP_CHECK => CheckKind::Smtp(SmtpCheck {
+        CheckerKind::SMTP_CHECK => CheckKind::Smtp(Box::new(SmtpCheck {
             helo_name: c
                 .helo_name
                 .clone()
                 .or_else(|| ctx.config.global_defs.smtp_helo_name.clone())
                 .unwrap_or_else(local_hostname),
-        }),
+        })),
         CheckerKind::DNS_CHECK => {
             let mut dns = DnsCheck::default();
             if let Some(t) = &c.dns_type {
@@ -103,7 +103,7 @@ fn kind(ctx: CheckContext<'_>, c: &m::Checker) -> Result<CheckKind, String> {
             if let Some(name) = &c.name {
                 dns.name = name.clone();
             }
-            CheckKind::Dns(dns)
+            CheckKind::Dns(Box::new(dns))
         }
         CheckerKind::UDP_CHECK => {
             let mut udp = UdpCheck::default();
@@ -125,7 +125,7 @@ fn kind(ctx: CheckContext<'_>, c: &m::Checker) -> Result<CheckKind, String> {
             if let Some(max) = c.max_reply_length {
                 udp.max_reply_length = usize::try_from(max).unwrap_or(usize::MAX);
             }
-            CheckKind::Udp(udp)
+            CheckKind::Udp(Box::new(udp))
         }
         CheckerKind::FILE_CHECK => {
             let name = c
@@ -140,12 +140,12 @@ fn kind(ctx: CheckContext<'_>, c: &m::Checker) -> Result<CheckKind, String> {
                 .ok_or_else(|| {
                     format!("FILE_CHECK track_file {name}: no vrrp_track_file {name}")
                 })?;
-            CheckKind::File(FileCheck {
+            CheckKind::File(Box::new(FileCheck {
                 path: file.file.clone().into(),
                 weight: c.weight.or(file.weight).unwrap_or(0),
                 reverse: c.other.contains_key("reverse"),
                 dynamic: false,
-            })
+            }))
         }
     })
 }
