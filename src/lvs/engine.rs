@@ -79,7 +79,7 @@ pub struct Engine {
     retired: BTreeSet<ServiceKey>,
     /// The virtual servers (by index) whose desired entries may have
     /// changed since the last applied pass; `None`: any of them (before
-    /// the first pass). A pass over the known table diffs only these.
+    /// the first pass). A pass over what changed reads and diffs only these.
     changed: Option<BTreeSet<usize>>,
 }
 
@@ -296,11 +296,12 @@ impl Engine {
                 ops.service(&want, None, std::iter::empty());
             }
         }
-        let (indices, services): (Vec<usize>, Vec<Service>) = present.into_iter().unzip();
-        let mut next = indices.into_iter();
+        let index_of: BTreeMap<ServiceKey, usize> =
+            present.iter().map(|(i, s)| (s.key, *i)).collect();
+        let services: Vec<Service> = present.into_iter().map(|(_, s)| s).collect();
         kernel.dests_each(&services, &mut |service, dests| {
-            let want = next.next().and_then(|i| self.desired_at(i));
-            if let Some(want) = want.filter(|w| w.service.key == service.key) {
+            let want = index_of.get(&service.key).and_then(|i| self.desired_at(*i));
+            if let Some(want) = want {
                 dests.sort_unstable_by_key(|d| d.key);
                 ops.service(&want, Some(service), dests.iter());
             }

@@ -12,8 +12,9 @@ pub trait KernelView {
     fn services(&mut self) -> Result<Vec<Service>, Error>;
     /// The service with `key`, if there is one.
     fn service(&mut self, key: &ServiceKey) -> Result<Option<Service>, Error>;
-    /// Hands each of `services` to `each` with its destinations, in any
-    /// order, in a buffer reused from one service to the next.
+    /// Hands each of `services` in turn to `each` with its destinations
+    /// (in the kernel's order, not by key), in a buffer reused from one
+    /// service to the next.
     fn dests_each(
         &mut self,
         services: &[Service],

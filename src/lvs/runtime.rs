@@ -41,8 +41,8 @@ pub enum RuntimeError {
     /// Reading the kernel table failed.
     #[error("reading the IPVS table: {0}")]
     Read(#[from] ipvs_sys::Error),
-    /// The blocking task died.
-    #[error("IPVS worker failed: {0}")]
+    /// A thread panicked while it held the IPVS client.
+    #[error("IPVS client unusable: {0}")]
     Worker(String),
 }
 
