@@ -42,8 +42,8 @@ pub enum RuntimeError {
     #[error("reading the IPVS table: {0}")]
     Read(#[from] ipvs_sys::Error),
     /// A thread panicked while it held the IPVS client.
-    #[error("IPVS client unusable: {0}")]
-    Worker(String),
+    #[error("the IPVS client is unusable: a thread panicked while using it")]
+    Poisoned,
 }
 
 /// The engine and its kernel connection.
@@ -90,9 +90,7 @@ impl LvsRuntime {
         let Some(client) = self.client.as_ref() else {
             return Ok(None);
         };
-        let mut guard = client
-            .lock()
-            .map_err(|_| RuntimeError::Worker("IPVS client lock poisoned".into()))?;
+        let mut guard = client.lock().map_err(|_| RuntimeError::Poisoned)?;
         Ok(Some(blocking(|| f(&mut guard))))
     }
 
