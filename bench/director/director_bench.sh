@@ -19,7 +19,8 @@
 # side. Usage: director_bench.sh LVSD [NSVC] [NDST] [DELAY] [ROUNDS] [WINDOW]
 # With PROFILE=1 in the environment, perf samples lvsd during the steady
 # window and during the reload rounds, and the script prints both profiles.
-# LVSD_ARGS in the environment: extra arguments of `lvsd run`.
+# LVSD_ARGS in the environment: extra arguments of `lvsd run`. SYSCALLS=1:
+# the system calls per check of each daemon (strace, after the window).
 set -eu
 LVSD=${1:?path to lvsd}
 NSVC=${2:-1000}
@@ -181,6 +182,31 @@ for d in "lvsd $LPID" "keepalived $KPID"; do
 done
 awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6); range = $1 } /^Rss:/ { if ($2 > 1024) printf "%d %s %s\n", $2, range, name }' "/proc/$LPID/smaps" |
     sort -n -r | head -12 | awk '{ printf "  lvsd mapping %s %s: Rss %d KiB\n", $2, $3, $1 }'
+
+# With SYSCALLS=1: the system calls each daemon makes per check, counted by
+# strace over every thread for STRACE_S seconds (strace slows both, so this
+# comes after the window; the counts per check are what matter).
+if [ -n "${SYSCALLS:-}" ]; then
+    STRACE_S=10
+    set -- $(accepted); sl0=$1; sk0=$2
+    tracers=""
+    for d in "lvsd $LPID" "keepalived $KPID"; do
+        set -- $d
+        for p in $(tree "$2"); do
+            timeout -s INT "$STRACE_S" strace -f -c -p "$p" -o "$WORK/$1.$p.strace" 2>/dev/null &
+            tracers="$tracers $!"
+        done
+    done
+    for t in $tracers; do wait "$t" || true; done
+    set -- $(accepted); sl=$(($1 - sl0)); sk=$(($2 - sk0))
+    for d in "lvsd $sl" "keepalived $sk"; do
+        set -- $d
+        echo "syscalls per check, $1 ($2 checks in ${STRACE_S} s under strace):"
+        cat "$WORK/$1".*.strace | awk -v n="$2" '
+            $NF ~ /^[a-z_0-9]+$/ && $(NF-1) ~ /^[0-9]+$/ && $NF != "total" { c[$NF] += ($(NF-2) ~ /^[0-9]+$/ && NF == 6 ? $(NF-2) : $(NF-1)) }
+            END { for (k in c) if (c[k] / n >= 0.01) printf "  %-16s %.2f\n", k, c[k] / n }' | sort -k2 -n -r
+    done
+fi
 
 # --- reload
 # Counters on every service, then the snapshot the rounds must not change
