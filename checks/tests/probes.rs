@@ -559,3 +559,15 @@ async fn file_check_reads_the_track_file() {
         Outcome::Fail(Failure::FileUnreadable(_))
     ));
 }
+
+/// Every probe allocates its future, TCP_CHECK's thousands of times a
+/// second: it must stay small (glibc serves up to 1,032 bytes from its
+/// per-thread cache), not as large as the largest checker's (the TLS one
+/// made it 6.9 KB).
+#[test]
+fn probe_future_size() {
+    let spec = spec(CheckKind::Tcp, "127.0.0.1:1".parse().unwrap(), 1000);
+    let future = checks::probe::probe_started(&spec, tokio::time::Instant::now());
+    let size = std::mem::size_of_val(&future);
+    assert!(size <= 1024, "a probe's future is {size} bytes");
+}
