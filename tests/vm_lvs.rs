@@ -238,7 +238,7 @@ fn the_sync_daemon_follows_the_vrrp_role() {
 
 #[tokio::test]
 async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
-    use lvsd::lvs::runtime::LvsRuntime;
+    use lvsd::lvs::runtime::{LvsRuntime, Pass};
     use lvsd::lvs::{Effect, RealServerNotify, VirtualServer};
 
     let ns = Netns::new("lvs-rt").unwrap();
@@ -263,13 +263,13 @@ async fn the_runtime_applies_verdicts_and_releases_on_shutdown() {
     let (mut rt, effects) = LvsRuntime::new(vec![server], Some(client));
     assert!(effects.is_empty());
 
-    let report = rt.reconcile().unwrap();
+    let report = rt.reconcile(Pass::Everything).unwrap();
     assert_eq!((report.ops.len(), report.failures.len()), (3, 0));
-    assert_eq!(rt.reconcile().unwrap().ops, []);
+    assert_eq!(rt.reconcile(Pass::Everything).unwrap().ops, []);
 
     let effects = rt.engine_mut().set_verdict(0, 0, DOWN);
     assert!(matches!(&effects[..], [Effect::Notify { script, .. }] if script == "echo down"));
-    let report = rt.reconcile().unwrap();
+    let report = rt.reconcile(Pass::Changes).unwrap();
     assert_eq!(report.ops.len(), 1, "{:?}", report.ops);
     assert!(!ipvsadm(&ns).contains("10.0.1.1:80"));
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::control::{Incoming, Request, Response};
-use crate::lvs::runtime::{LvsRuntime, RuntimeError};
+use crate::lvs::runtime::{LvsRuntime, Pass, RuntimeError};
 use crate::lvs::status::{virtual_server_status, LastCheck};
 use crate::lvs::{Effect, Verdict, VirtualServer};
 use crate::status::Status;
@@ -202,7 +202,7 @@ impl<S: ConfigSource> Director<S> {
             start.push(ipvs_sys::Op::SetTimeouts(t));
         }
         self.lvs.apply(start)?;
-        self.reconcile().await?;
+        self.reconcile(Pass::Everything).await?;
         self.follow_addresses_if_needed();
         let effects = self.start_checks(None);
         self.run_effects(effects);
@@ -228,11 +228,10 @@ impl<S: ConfigSource> Director<S> {
                     self.reconcile_if_dirty().await;
                 }
                 _ = tick.tick() => {
-                    self.reconcile_logged().await;
+                    self.reconcile_logged(Pass::Everything).await;
                     // The periodic pass read the whole kernel table, a
-                    // service at a time; the arenas, the checker thread's
-                    // too (whose probe tasks peak at start), keep their
-                    // freed memory until trimmed.
+                    // service at a time, and the checker's probes churn;
+                    // the heap keeps what they freed until trimmed.
                     heap::release_freed_memory();
                 }
             }
@@ -352,7 +351,7 @@ impl<S: ConfigSource> Director<S> {
                 self.reloads += 1;
                 self.run_effects(effects);
                 let prepared_at = Instant::now();
-                self.reconcile_logged().await;
+                self.reconcile_logged(Pass::Changes).await;
                 let applied_at = Instant::now();
                 heap::release_freed_memory();
                 tracing::info!(
@@ -491,19 +490,19 @@ impl<S: ConfigSource> Director<S> {
 
     async fn reconcile_if_dirty(&mut self) {
         if self.dirty {
-            self.reconcile_logged().await;
+            self.reconcile_logged(Pass::Changes).await;
         }
     }
 
-    async fn reconcile_logged(&mut self) {
-        if let Err(e) = self.reconcile().await {
+    async fn reconcile_logged(&mut self, pass: Pass) {
+        if let Err(e) = self.reconcile(pass).await {
             tracing::error!(error = %e, "reconcile failed");
         }
     }
 
-    async fn reconcile(&mut self) -> Result<(), RuntimeError> {
+    async fn reconcile(&mut self, pass: Pass) -> Result<(), RuntimeError> {
         self.dirty = false;
-        let report = self.lvs.reconcile()?;
+        let report = self.lvs.reconcile(pass)?;
         for op in &report.ops {
             tracing::info!(?op, "IPVS");
         }

@@ -254,7 +254,10 @@ impl Engine {
     /// operations succeeded.
     pub fn pass(&self, kernel: &mut impl KernelView, everything: bool) -> Result<Vec<Op>, Error> {
         let mut ops = PassOps::default();
-        let mut present = Vec::new();
+        // The kernel's services that are desired, and which virtual server
+        // each one is.
+        let mut present: Vec<Service> = Vec::new();
+        let mut index_of: BTreeMap<ServiceKey, usize> = BTreeMap::new();
         let mut absent = Vec::new();
         let mut retired = Vec::new();
         match self.changed.as_ref().filter(|_| !everything) {
@@ -267,7 +270,8 @@ impl Engine {
                     .collect();
                 for service in kernel.services()? {
                     if let Some(index) = unseen.remove(&service.key) {
-                        present.push((index, service));
+                        index_of.insert(service.key, index);
+                        present.push(service);
                     } else if self.retired.contains(&service.key) {
                         retired.push(service.key);
                     }
@@ -280,7 +284,10 @@ impl Engine {
                         continue;
                     };
                     match kernel.service(&slot.vs.plan.service.key)? {
-                        Some(service) => present.push((index, service)),
+                        Some(service) => {
+                            index_of.insert(service.key, index);
+                            present.push(service);
+                        }
                         None => absent.push(index),
                     }
                 }
@@ -296,10 +303,7 @@ impl Engine {
                 ops.service(&want, None, std::iter::empty());
             }
         }
-        let index_of: BTreeMap<ServiceKey, usize> =
-            present.iter().map(|(i, s)| (s.key, *i)).collect();
-        let services: Vec<Service> = present.into_iter().map(|(_, s)| s).collect();
-        kernel.dests_each(&services, &mut |service, dests| {
+        kernel.dests_each(&present, &mut |service, dests| {
             let want = index_of.get(&service.key).and_then(|i| self.desired_at(*i));
             if let Some(want) = want {
                 dests.sort_unstable_by_key(|d| d.key);

@@ -47,6 +47,7 @@ impl KernelView for Client {
     }
 }
 
+#[cfg(test)]
 impl KernelView for Table {
     fn services(&mut self) -> Result<Vec<Service>, Error> {
         Ok(self.values().map(|e| e.service.clone()).collect())

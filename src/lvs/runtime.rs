@@ -2,14 +2,13 @@
 //! the engine's operations with one batched netlink apply and hands notify
 //! effects back to the caller, which runs them in order.
 //!
-//! A pass that follows a change of the desired table (a verdict, a reload:
-//! the engine was borrowed mutably) reads and diffs only the virtual
-//! servers changed since the last applied pass: dumping 10,000 real
-//! servers costs far more than the change itself, and a reload must reach
-//! the kernel in milliseconds. A pass with nothing new (the periodic one)
-//! reads everything and so repairs what others changed (keepalived
-//! #1877); so does the pass after an operation failed. No copy of the
-//! kernel's table is kept between passes.
+//! A pass over the changes (after a verdict, a reload) reads and diffs
+//! only the virtual servers changed since the last applied pass: dumping
+//! 10,000 real servers costs far more than the change itself, and a reload
+//! must reach the kernel in milliseconds. A pass over everything (the
+//! periodic one) reads the whole table and so repairs what others changed
+//! (keepalived #1877); so does any pass after an operation failed. No copy
+//! of the kernel's table is kept between passes.
 //!
 //! Netlink calls are blocking and short. They run on the daemon's thread,
 //! which hands its other tasks to another worker meanwhile (tokio's
@@ -46,6 +45,17 @@ pub enum RuntimeError {
     Poisoned,
 }
 
+/// What a reconcile pass reads and diffs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The virtual servers changed since the last applied pass (after a
+    /// verdict or a reload).
+    Changes,
+    /// Every virtual server, with the whole kernel table read (the
+    /// periodic pass).
+    Everything,
+}
+
 /// The engine and its kernel connection.
 #[derive(Debug)]
 pub struct LvsRuntime {
@@ -53,8 +63,6 @@ pub struct LvsRuntime {
     /// `None` when IPVS is not used (`lvsd run --vrrp-only`): every pass
     /// is then empty.
     client: Option<Mutex<Client>>,
-    /// The engine was handed out mutably since the last pass.
-    changed: bool,
     /// An operation of the last pass failed: the next one reads everything.
     failed: bool,
 }
@@ -67,7 +75,6 @@ impl LvsRuntime {
         let rt = LvsRuntime {
             engine,
             client: client.map(Mutex::new),
-            changed: false,
             failed: false,
         };
         (rt, effects)
@@ -78,10 +85,8 @@ impl LvsRuntime {
         &self.engine
     }
 
-    /// The engine, to feed verdicts and reloads; the next pass reads and
-    /// diffs only what changed.
+    /// The engine, to feed verdicts and reloads.
     pub fn engine_mut(&mut self) -> &mut Engine {
-        self.changed = true;
         &mut self.engine
     }
 
@@ -104,10 +109,9 @@ impl LvsRuntime {
     }
 
     /// One reconcile pass: apply the difference between the desired table
-    /// and the kernel's, for what changed since the last pass or for
-    /// everything (see the module docs).
-    pub fn reconcile(&mut self) -> Result<PassReport, RuntimeError> {
-        let everything = !std::mem::take(&mut self.changed) || self.failed;
+    /// and the kernel's, for what `pass` covers (see the module docs).
+    pub fn reconcile(&mut self, pass: Pass) -> Result<PassReport, RuntimeError> {
+        let everything = pass == Pass::Everything || self.failed;
         if !everything && !self.engine.has_changes() {
             return Ok(PassReport::default());
         }
