@@ -289,7 +289,7 @@ mod director {
     use super::*;
     use lvsd::control::{Request, Response};
     use lvsd::daemon::notify::Queue;
-    use lvsd::daemon::{ConfigSource, Director, DirectorConfig, Event, Options};
+    use lvsd::daemon::{ConfigSource, Director, DirectorConfig, Event, Load, Options, Running};
     use lvsd::lvs::status::LastCheck;
     use lvsd::lvs::{RealServerNotify, VirtualServer};
     use std::sync::{Arc, Mutex};
@@ -301,8 +301,12 @@ mod director {
     struct Swappable(Arc<Mutex<Result<DirectorConfig, Vec<String>>>>);
 
     impl ConfigSource for Swappable {
-        fn load(&mut self) -> Result<DirectorConfig, Vec<String>> {
-            self.0.lock().unwrap().clone()
+        fn load(&mut self, _: Option<Running<'_>>) -> Result<Load, Vec<String>> {
+            let config = self.0.lock().unwrap().clone()?;
+            Ok(Load {
+                config,
+                whole: true,
+            })
         }
     }
 

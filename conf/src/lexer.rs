@@ -150,6 +150,30 @@ impl<'a> TokenStream<'a> {
         stream
     }
 
+    /// Reads pieces of the file `name`, one after the other, each numbered from
+    /// its first line's number in the file (top-level statements of a reload that
+    /// parses only what changed); includes come from `source`.
+    pub fn from_parts(
+        name: &Path,
+        parts: Vec<(u32, String)>,
+        source: &'a dyn FileSource,
+        options: &'a LexOptions,
+    ) -> Self {
+        let mut stream = Self::empty(source, options);
+        // Frames are a stack: the first part goes on top.
+        for (first_line, text) in parts.into_iter().rev() {
+            stream.push_frame(
+                name,
+                Box::new(std::io::Cursor::new(text.into_bytes())),
+                None,
+            );
+            if let Some(frame) = stream.frames.last_mut() {
+                frame.line = first_line.saturating_sub(1);
+            }
+        }
+        stream
+    }
+
     fn empty(source: &'a dyn FileSource, options: &'a LexOptions) -> Self {
         TokenStream {
             source,
@@ -581,7 +605,7 @@ impl<'l> Columns<'l> {
 }
 
 /// The end of an unquoted word starting at `i`; `${NAME}` stays inside the word.
-fn word_end(bytes: &[u8], mut i: usize) -> usize {
+pub(crate) fn word_end(bytes: &[u8], mut i: usize) -> usize {
     while i < bytes.len() {
         match bytes[i] {
             b'$' if bytes.get(i + 1) == Some(&b'{') => {
@@ -598,7 +622,7 @@ fn word_end(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// keepalived splits words at ASCII white space (`isspace`).
-fn is_blank(c: u8) -> bool {
+pub(crate) fn is_blank(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 
@@ -606,7 +630,7 @@ fn is_macro_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
-fn skip_blanks(bytes: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_blanks(bytes: &[u8], mut i: usize) -> usize {
     while i < bytes.len() && is_blank(bytes[i]) {
         i += 1;
     }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod parse;
 pub mod schema;
 pub mod source;
+pub mod statements;
 pub mod toml_form;
 pub mod validate;
 
@@ -96,6 +97,26 @@ pub fn load_keepalived_str(name: &str, text: &str, options: &LoadOptions) -> Loa
     let fs = MemFs::new();
     let stream =
         lexer::TokenStream::from_text(Path::new(name), text.to_string(), &fs, &lex_options);
+    finish(stream, name, options)
+}
+
+/// Parses and validates some top-level statements of the keepalived.conf file
+/// `name` (cut by [`statements::top_level`]) as if they were the whole file;
+/// diagnostics give their lines in the file.
+pub fn load_statements(
+    name: &str,
+    statements: &[statements::Statement<'_>],
+    options: &LoadOptions,
+) -> Loaded {
+    let lex_options = LexOptions {
+        config_id: options.config_id.clone(),
+    };
+    let fs = MemFs::new();
+    let parts = statements
+        .iter()
+        .map(|s| (s.first_line, s.text.to_string()))
+        .collect();
+    let stream = lexer::TokenStream::from_parts(Path::new(name), parts, &fs, &lex_options);
     finish(stream, name, options)
 }
 

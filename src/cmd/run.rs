@@ -129,11 +129,7 @@ async fn serve_director(args: RunArgs) -> Result<(), String> {
         reconcile_interval: args.reconcile_interval,
         config_path: path.clone(),
     };
-    let source = FileSource {
-        path,
-        options,
-        parts,
-    };
+    let source = FileSource::new(path, options, parts);
     let director = Director::new(source, director_options, client, queue, events.clone())
         .map_err(|e| e.to_string())?;
     serve::forward_signals(events.clone()).map_err(|e| e.to_string())?;

@@ -59,8 +59,26 @@ pub struct DirectorConfig {
 /// Loads (and re-loads) the configuration; errors are `file:line:col:
 /// severity: message` lines.
 pub trait ConfigSource: Send {
-    /// Reads and validates the configuration.
-    fn load(&mut self) -> Result<DirectorConfig, Vec<String>>;
+    /// Reads and validates the configuration; a reload may take from
+    /// `running` what did not change.
+    fn load(&mut self, running: Option<Running<'_>>) -> Result<Load, Vec<String>>;
+}
+
+/// What the daemon runs: the engine's virtual servers (in configuration
+/// order) and the rest of the configuration they came with.
+#[derive(Debug, Clone, Copy)]
+pub struct Running<'a> {
+    pub engine: &'a crate::lvs::engine::Engine,
+    pub config: &'a DirectorConfig,
+}
+
+/// A configuration loaded.
+#[derive(Debug)]
+pub struct Load {
+    pub config: DirectorConfig,
+    /// Built from a parse of the whole file (the daemon then copies it
+    /// compactly); false when mostly taken from what runs.
+    pub whole: bool,
 }
 
 /// An event for the loop.
@@ -161,7 +179,7 @@ impl<S: ConfigSource> Director<S> {
         notify: notify::Queue,
         events: mpsc::Sender<Event>,
     ) -> Result<Self, DaemonError> {
-        let mut config = load_compact(&mut source).map_err(DaemonError::Config)?;
+        let mut config = load_compact(&mut source, None).map_err(DaemonError::Config)?;
         let last_checks = empty_checks(&config.virtual_servers);
         let servers = std::mem::take(&mut config.virtual_servers);
         let (lvs, effects) = LvsRuntime::new(servers, client);
@@ -315,7 +333,11 @@ impl<S: ConfigSource> Director<S> {
     /// restarting the checks), the kernel pass.
     async fn apply_reload(&mut self) -> Response {
         let started = Instant::now();
-        let loaded = load_compact(&mut self.source);
+        let running = Running {
+            engine: self.lvs.engine(),
+            config: &self.config,
+        };
+        let loaded = load_compact(&mut self.source, Some(running));
         let loaded_at = Instant::now();
         match loaded {
             Err(errors) => {
@@ -338,27 +360,45 @@ impl<S: ConfigSource> Director<S> {
                     Some(runner) => runner.stop().await,
                     None => None,
                 };
-                // The checks restart before the kernel pass: a new real
-                // server whose check is the same as a failing one (the
-                // same backend in a new virtual server) takes that check's
-                // state, so it is never added, not even for a moment.
                 let servers = std::mem::take(&mut config.virtual_servers);
-                let mut effects = self.lvs.engine_mut().reload(servers);
+                let effects = self.lvs.engine_mut().reload(servers);
                 self.last_checks = last_checks;
                 self.config = config;
-                self.follow_addresses_if_needed();
-                effects.extend(self.start_checks(previous));
                 self.reloads += 1;
                 self.run_effects(effects);
-                let prepared_at = Instant::now();
-                self.reconcile_logged(Pass::Changes).await;
-                let applied_at = Instant::now();
+                // When every real server kept its verdict, the kernel pass
+                // comes first: restarting the checks changes no verdict but
+                // those of checks whose settings changed (they start afresh,
+                // and the pass after the restart applies that). A real
+                // server new to its service may be a backend whose check is
+                // failing elsewhere (the same one in a new virtual server):
+                // the checks restart first, so that it takes that check's
+                // state and a dead backend is never added, not even for a
+                // moment.
+                let kernel_first = self.lvs.engine().fresh_reals() == 0;
+                let mut kernel = Duration::ZERO;
+                if kernel_first {
+                    let pass = Instant::now();
+                    self.reconcile_logged(Pass::Changes).await;
+                    kernel += pass.elapsed();
+                }
+                self.follow_addresses_if_needed();
+                let effects = self.start_checks(previous);
+                self.run_effects(effects);
+                let pass = Instant::now();
+                if kernel_first {
+                    self.reconcile_if_dirty().await;
+                } else {
+                    self.reconcile_logged(Pass::Changes).await;
+                }
+                kernel += pass.elapsed();
                 heap::release_freed_memory();
                 tracing::info!(
                     changes = changes.len(),
                     load_ms = millis(loaded_at - started),
-                    prepare_ms = millis(prepared_at - loaded_at),
-                    kernel_ms = millis(applied_at - prepared_at),
+                    prepare_ms = millis(started.elapsed() - (loaded_at - started) - kernel),
+                    kernel_ms = millis(kernel),
+                    kernel_first,
                     "configuration reloaded"
                 );
                 Response::Reloaded { changes }
@@ -583,20 +623,28 @@ impl<S: ConfigSource> Director<S> {
 /// the trim after a load hands their pages back. (10,000 real servers: the
 /// configuration then holds 6 MB instead of 16 MB.) Without a thread, it
 /// loads here.
-fn load_compact<S: ConfigSource>(source: &mut S) -> Result<DirectorConfig, Vec<String>> {
+fn load_compact<S: ConfigSource>(
+    source: &mut S,
+    running: Option<Running<'_>>,
+) -> Result<DirectorConfig, Vec<String>> {
     let on_thread = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("lvsd-load".into())
-            .spawn_scoped(scope, || source.load())
+            .spawn_scoped(scope, || source.load(running))
             .ok()
             .map(|thread| thread.join())
     });
-    match on_thread {
-        Some(Ok(Ok(config))) => Ok(compact_copy(&config)),
-        Some(Ok(Err(errors))) => Err(errors),
+    let loaded = match on_thread {
+        Some(Ok(loaded)) => loaded,
         Some(Err(_panicked)) => Err(vec!["loading the configuration failed".to_string()]),
-        None => source.load(),
-    }
+        None => source.load(running),
+    }?;
+    // What a reload takes from the running configuration was compact already.
+    Ok(if loaded.whole {
+        compact_copy(&loaded.config)
+    } else {
+        loaded.config
+    })
 }
 
 /// A copy of `config` in fresh allocations made on this thread, the check
@@ -702,15 +750,18 @@ mod tests {
     struct Scripted(Result<DirectorConfig, Vec<String>>);
 
     impl ConfigSource for Scripted {
-        fn load(&mut self) -> Result<DirectorConfig, Vec<String>> {
-            self.0.clone()
+        fn load(&mut self, _: Option<Running<'_>>) -> Result<Load, Vec<String>> {
+            self.0.clone().map(|config| Load {
+                config,
+                whole: true,
+            })
         }
     }
 
     struct Panicking;
 
     impl ConfigSource for Panicking {
-        fn load(&mut self) -> Result<DirectorConfig, Vec<String>> {
+        fn load(&mut self, _: Option<Running<'_>>) -> Result<Load, Vec<String>> {
             panic!("a bug in the loader")
         }
     }
@@ -722,12 +773,12 @@ mod tests {
             ha_suspend: BTreeMap::from([(3, IpAddr::from([192, 0, 2, 1]))]),
             ..DirectorConfig::default()
         };
-        let loaded = load_compact(&mut Scripted(Ok(config))).unwrap();
+        let loaded = load_compact(&mut Scripted(Ok(config)), None).unwrap();
         assert!(loaded.flush_on_stop);
         assert_eq!(loaded.ha_suspend.len(), 1);
         let errors = vec!["a.conf:3:1: error: unknown block".to_string()];
         assert_eq!(
-            load_compact(&mut Scripted(Err(errors.clone()))).unwrap_err(),
+            load_compact(&mut Scripted(Err(errors.clone())), None).unwrap_err(),
             errors
         );
     }
@@ -755,7 +806,7 @@ mod tests {
     #[test]
     fn a_loader_that_panics_refuses_the_configuration_and_the_daemon_lives() {
         assert_eq!(
-            load_compact(&mut Panicking).unwrap_err(),
+            load_compact(&mut Panicking, None).unwrap_err(),
             ["loading the configuration failed"]
         );
     }

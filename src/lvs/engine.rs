@@ -81,6 +81,8 @@ pub struct Engine {
     /// changed since the last applied pass; `None`: any of them (before
     /// the first pass). A pass over what changed reads and diffs only these.
     changed: Option<BTreeSet<usize>>,
+    /// Real servers of the last (re)load that had no verdict to carry.
+    fresh_reals: usize,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut changed = self.changed.as_ref().map(|_| BTreeSet::new());
+        self.fresh_reals = 0;
         for vs in servers {
             let before = previous.get(&vs.plan.service.key);
             let carried: BTreeMap<DestKey, Verdict> = before
@@ -142,10 +145,14 @@ impl Engine {
                 .enumerate()
                 .map(|(i, r)| {
                     let alpha = vs.alpha.get(i).copied().unwrap_or(false);
-                    carried
-                        .get(&r.dest.key)
-                        .copied()
-                        .unwrap_or(if alpha { DOWN } else { UP })
+                    carried.get(&r.dest.key).copied().unwrap_or_else(|| {
+                        self.fresh_reals += 1;
+                        if alpha {
+                            DOWN
+                        } else {
+                            UP
+                        }
+                    })
                 })
                 .collect();
             let quorum = before.map(|p| p.slot.quorum).unwrap_or_default();
@@ -385,6 +392,27 @@ impl Engine {
             .map(|s| (&s.vs, s.verdicts.as_slice(), s.quorum.up))
     }
 
+    /// Real servers of the last load or reload new to their service, with
+    /// no verdict from before (they start up, or down with `alpha`).
+    pub fn fresh_reals(&self) -> usize {
+        self.fresh_reals
+    }
+
+    /// How many virtual servers there are.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True without virtual servers.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Virtual server `index` (configuration order).
+    pub fn server(&self, index: usize) -> Option<&VirtualServer> {
+        self.slots.get(index).map(|s| &s.vs)
+    }
+
     /// Whether virtual server `vs` has quorum.
     pub fn quorum_up(&self, vs: usize) -> Option<bool> {
         self.slots.get(vs).map(|s| s.quorum.up)
@@ -512,6 +540,19 @@ mod tests {
             vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
             vs("10.0.0.2", &["10.0.1.3"], false),
         ]);
+        assert_eq!(e.fresh_reals(), 3);
+        // The same real servers in another order: every verdict is kept.
+        e.reload(vec![
+            vs("10.0.0.1", &["10.0.1.2", "10.0.1.1"], false),
+            vs("10.0.0.2", &["10.0.1.3"], false),
+        ]);
+        assert_eq!(e.fresh_reals(), 0);
+        // 10.0.1.2 in the other service too: new to that one.
+        e.reload(vec![
+            vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
+            vs("10.0.0.2", &["10.0.1.3", "10.0.1.2"], false),
+        ]);
+        assert_eq!(e.fresh_reals(), 1);
         e.set_verdict(0, 1, DOWN);
         // The new configuration adds a real server, reorders, and drops 10.0.0.2.
         let effects = e.reload(vec![vs(
@@ -522,6 +563,8 @@ mod tests {
         assert!(effects.is_empty(), "{effects:?}");
         let t = e.desired_table();
         assert_eq!(dests(&t, "10.0.0.1"), ["10.0.1.1", "10.0.1.4"]);
+        // 10.0.1.4 is new to its service: it had no verdict to keep.
+        assert_eq!(e.fresh_reals(), 1);
 
         // The dropped service is removed from the kernel, once.
         let actual = table_from_entries([
