@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::control::{Incoming, Request, Response};
+use crate::lvs::by_key::ByKey;
 use crate::lvs::runtime::{LvsRuntime, Pass, RuntimeError};
 use crate::lvs::status::{virtual_server_status, LastCheck};
 use crate::lvs::{Effect, Verdict, VirtualServer};
@@ -328,9 +329,10 @@ impl<S: ConfigSource> Director<S> {
     }
 
     /// Re-reads the configuration; on errors nothing changes.
-    /// The log line of a success gives the time each step took, in
-    /// milliseconds: reading the file, preparing (VRRP, the new engine,
-    /// restarting the checks), the kernel pass.
+    /// The log line of a success gives, in milliseconds: reading the file,
+    /// the time until the kernel pass that applied the new configuration
+    /// ended, the kernel passes, and the whole reload (restarting the
+    /// checks included).
     async fn apply_reload(&mut self) -> Response {
         let started = Instant::now();
         let running = Running {
@@ -351,7 +353,11 @@ impl<S: ConfigSource> Director<S> {
                 let old: Vec<&VirtualServer> =
                     self.lvs.engine().servers().map(|(vs, _, _)| vs).collect();
                 let mut changes = describe_changes(&old, &config.virtual_servers);
-                let last_checks = carry_checks(&old, &self.last_checks, &config.virtual_servers);
+                let last_checks = carry_checks(
+                    &old,
+                    std::mem::take(&mut self.last_checks),
+                    &config.virtual_servers,
+                );
                 drop(old);
                 if let Some(v) = self.vrrp.as_mut() {
                     changes.extend(v.reload(config.vrrp.clone()).await);
@@ -382,6 +388,7 @@ impl<S: ConfigSource> Director<S> {
                     self.reconcile_logged(Pass::Changes).await;
                     kernel += pass.elapsed();
                 }
+                let mut applied = started.elapsed();
                 self.follow_addresses_if_needed();
                 let effects = self.start_checks(previous);
                 self.run_effects(effects);
@@ -390,14 +397,16 @@ impl<S: ConfigSource> Director<S> {
                     self.reconcile_if_dirty().await;
                 } else {
                     self.reconcile_logged(Pass::Changes).await;
+                    applied = started.elapsed();
                 }
                 kernel += pass.elapsed();
                 heap::release_freed_memory();
                 tracing::info!(
                     changes = changes.len(),
                     load_ms = millis(loaded_at - started),
-                    prepare_ms = millis(started.elapsed() - (loaded_at - started) - kernel),
+                    applied_ms = millis(applied),
                     kernel_ms = millis(kernel),
+                    total_ms = millis(started.elapsed()),
                     kernel_first,
                     "configuration reloaded"
                 );
@@ -671,47 +680,48 @@ fn empty_checks(servers: &[VirtualServer]) -> Vec<Vec<LastCheck>> {
         .collect()
 }
 
-/// Each virtual server's index by service key (reloads look servers up by
-/// key; a linear search made a reload of 1,000 services quadratic).
-fn by_service<'a>(
-    servers: impl IntoIterator<Item = &'a VirtualServer>,
-) -> HashMap<ipvs_sys::ServiceKey, usize> {
-    servers
-        .into_iter()
-        .enumerate()
-        .map(|(i, vs)| (vs.plan.service.key, i))
-        .collect()
+/// Finds virtual servers by service key (a reload looks the old ones up).
+fn by_service<'a, 'b>(servers: &'a [&'b VirtualServer]) -> ByKey<'a, &'b VirtualServer> {
+    ByKey::new(servers, |vs| vs.plan.service.key)
 }
 
 /// Last check results of real servers that survive a reload, by service
-/// and real server address.
+/// and real server address; `old_checks` are moved, not copied, when a
+/// virtual server keeps its real servers in the same order.
 fn carry_checks(
     old: &[&VirtualServer],
-    old_checks: &[Vec<LastCheck>],
+    old_checks: Vec<Vec<LastCheck>>,
     new: &[VirtualServer],
 ) -> Vec<Vec<LastCheck>> {
-    let before = by_service(old.iter().copied());
+    let before = by_service(old);
+    let mut old_checks: Vec<Option<Vec<LastCheck>>> = old_checks.into_iter().map(Some).collect();
     new.iter()
-        .map(|vs| {
-            let old_index = before.get(&vs.plan.service.key).copied();
-            let old_reals: HashMap<_, usize> = old_index
-                .map(|b| {
-                    old[b]
-                        .plan
-                        .reals
-                        .iter()
-                        .enumerate()
-                        .map(|(j, r)| (r.dest.key, j))
-                        .collect()
-                })
-                .unwrap_or_default();
-            vs.plan
-                .reals
+        .enumerate()
+        .map(|(i, vs)| {
+            let reals = &vs.plan.reals;
+            let Some(b) = before.find(i, &vs.plan.service.key) else {
+                return vec![LastCheck::default(); reals.len()];
+            };
+            let old_reals = &old[b].plan.reals;
+            let Some(checks) = old_checks.get_mut(b) else {
+                return vec![LastCheck::default(); reals.len()];
+            };
+            if old[b].plan.same_reals(&vs.plan) {
+                if let Some(taken) = checks.take() {
+                    return taken;
+                }
+            }
+            let by_address: HashMap<_, usize> = old_reals
+                .iter()
+                .enumerate()
+                .map(|(j, r)| (r.dest.key, j))
+                .collect();
+            reals
                 .iter()
                 .map(|r| {
-                    old_index
-                        .zip(old_reals.get(&r.dest.key))
-                        .and_then(|(b, j)| old_checks.get(b)?.get(*j).cloned())
+                    by_address
+                        .get(&r.dest.key)
+                        .and_then(|j| checks.as_ref()?.get(*j).cloned())
                         .unwrap_or_default()
                 })
                 .collect()
@@ -722,11 +732,13 @@ fn carry_checks(
 /// One line per virtual server added, removed or changed.
 fn describe_changes(old: &[&VirtualServer], new: &[VirtualServer]) -> Vec<String> {
     use ipvs_sys::error::KeyDisplay;
-    let (before, after) = (by_service(old.iter().copied()), by_service(new));
+    let before = by_service(old);
+    let new_refs: Vec<&VirtualServer> = new.iter().collect();
+    let after = by_service(&new_refs);
     let mut lines = Vec::new();
-    for vs in new {
+    for (i, vs) in new.iter().enumerate() {
         let key = vs.plan.service.key;
-        match before.get(&key).map(|&i| old[i]) {
+        match before.find(i, &key).map(|b| old[b]) {
             None => lines.push(format!("virtual server {}: added", KeyDisplay(&key))),
             Some(o) if o != vs => {
                 lines.push(format!("virtual server {}: changed", KeyDisplay(&key)))
@@ -734,9 +746,9 @@ fn describe_changes(old: &[&VirtualServer], new: &[VirtualServer]) -> Vec<String
             Some(_) => {}
         }
     }
-    for o in old {
+    for (i, o) in old.iter().enumerate() {
         let key = o.plan.service.key;
-        if !after.contains_key(&key) {
+        if after.find(i, &key).is_none() {
             lines.push(format!("virtual server {}: removed", KeyDisplay(&key)));
         }
     }
@@ -809,5 +821,60 @@ mod tests {
             load_compact(&mut Panicking, None).unwrap_err(),
             ["loading the configuration failed"]
         );
+    }
+
+    fn last(result: &str) -> LastCheck {
+        LastCheck {
+            result: Some(result.to_string()),
+            ..LastCheck::default()
+        }
+    }
+
+    #[test]
+    fn a_reload_carries_last_checks_by_service_and_address_and_lists_its_changes() {
+        use crate::lvs::engine::tests::vs;
+        let old = [
+            vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
+            vs("10.0.0.2", &["10.0.1.3"], false),
+            vs("10.0.0.3", &["10.0.1.4"], false),
+        ];
+        let old_refs: Vec<&VirtualServer> = old.iter().collect();
+        let old_checks = vec![vec![last("a"), last("b")], vec![last("c")], vec![last("d")]];
+        // 10.0.0.2 moves first with a new real server, 10.0.0.1 keeps its
+        // real servers in another order, 10.0.0.3 is gone, 10.0.0.4 is new.
+        let new = [
+            vs("10.0.0.2", &["10.0.1.9", "10.0.1.3"], false),
+            vs("10.0.0.1", &["10.0.1.2", "10.0.1.1"], false),
+            vs("10.0.0.4", &["10.0.1.4"], false),
+        ];
+        let results = |checks: &[Vec<LastCheck>]| -> Vec<Vec<Option<String>>> {
+            checks
+                .iter()
+                .map(|v| v.iter().map(|c| c.result.clone()).collect())
+                .collect()
+        };
+        let carried = carry_checks(&old_refs, old_checks.clone(), &new);
+        let s = |t: &str| Some(t.to_string());
+        assert_eq!(
+            results(&carried),
+            [vec![None, s("c")], vec![s("b"), s("a")], vec![None]]
+        );
+        let changes = describe_changes(&old_refs, &new);
+        assert_eq!(
+            changes,
+            [
+                "virtual server TCP 10.0.0.2:80: changed",
+                "virtual server TCP 10.0.0.1:80: changed",
+                "virtual server TCP 10.0.0.4:80: added",
+                "virtual server TCP 10.0.0.3:80: removed"
+            ]
+        );
+        // The same servers in the same order: moved as they are, no change.
+        let same = old.clone();
+        assert_eq!(
+            results(&carry_checks(&old_refs, old_checks.clone(), &same)),
+            results(&old_checks)
+        );
+        assert!(describe_changes(&old_refs, &same).is_empty());
     }
 }

@@ -85,6 +85,20 @@ pub struct VirtualServerPlan {
     pub hysteresis: u32,
 }
 
+impl VirtualServerPlan {
+    /// True when `other` has the same real servers (by address) in the
+    /// same order: what is kept per real server then carries over by
+    /// position.
+    pub fn same_reals(&self, other: &VirtualServerPlan) -> bool {
+        self.reals.len() == other.reals.len()
+            && self
+                .reals
+                .iter()
+                .zip(&other.reals)
+                .all(|(a, b)| a.dest.key == b.dest.key)
+    }
+}
+
 /// What the checkers say about one real server (the checks crate's verdict).
 pub use checks::Verdict;
 

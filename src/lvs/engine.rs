@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipvs_sys::{DestKey, Error, Op, Service, ServiceKey};
 
+use super::by_key::ByKey;
 use super::desired::{
     desired_service, DesiredService, QuorumChange, QuorumState, Verdict, VirtualServerPlan, DOWN,
     UP,
@@ -91,7 +92,7 @@ impl Engine {
     /// down with `alpha` loses quorum at once, as in keepalived).
     pub fn new(servers: Vec<VirtualServer>) -> (Engine, Vec<Effect>) {
         let mut engine = Engine::default();
-        let effects = engine.load(servers, &BTreeMap::new());
+        let effects = engine.load(servers, &[]);
         (engine, effects)
     }
 
@@ -101,60 +102,44 @@ impl Engine {
     /// and virtual servers keep their quorum state. Services that are gone
     /// are retired.
     pub fn reload(&mut self, servers: Vec<VirtualServer>) -> Vec<Effect> {
-        let mut previous = BTreeMap::new();
-        for (index, slot) in std::mem::take(&mut self.slots).into_iter().enumerate() {
-            let pending = self.is_changed(index);
-            previous.insert(slot.vs.plan.service.key, Previous { slot, pending });
+        let previous: Vec<Previous> = std::mem::take(&mut self.slots)
+            .into_iter()
+            .enumerate()
+            .map(|(index, slot)| Previous {
+                pending: self.is_changed(index),
+                slot,
+            })
+            .collect();
+        let kept = ByKey::new(&servers, |vs| vs.plan.service.key);
+        let is_kept = |at: usize, key: &ServiceKey| kept.find(at, key).is_some();
+        self.retired.retain(|k| !is_kept(usize::MAX, k));
+        for (at, p) in previous.iter().enumerate() {
+            let key = p.slot.vs.plan.service.key;
+            if !is_kept(at, &key) {
+                self.retired.insert(key);
+            }
         }
-        let kept: BTreeSet<ServiceKey> = servers.iter().map(|v| v.plan.service.key).collect();
-        self.retired
-            .extend(previous.keys().filter(|k| !kept.contains(k)).copied());
-        self.retired.retain(|k| !kept.contains(k));
+        drop(kept);
         self.load(servers, &previous)
     }
 
     /// Sets up `servers`, carrying verdicts and quorum from `previous`; a
     /// virtual server whose plan, verdicts and quorum are all as before
     /// (and were applied) is not marked changed.
-    fn load(
-        &mut self,
-        servers: Vec<VirtualServer>,
-        previous: &BTreeMap<ServiceKey, Previous>,
-    ) -> Vec<Effect> {
+    fn load(&mut self, servers: Vec<VirtualServer>, previous: &[Previous]) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut changed = self.changed.as_ref().map(|_| BTreeSet::new());
+        let before_by_key = ByKey::new(previous, |p| p.slot.vs.plan.service.key);
         self.fresh_reals = 0;
-        for vs in servers {
-            let before = previous.get(&vs.plan.service.key);
-            let carried: BTreeMap<DestKey, Verdict> = before
-                .map(|p| {
-                    let old = &p.slot;
-                    old.vs
-                        .plan
-                        .reals
-                        .iter()
-                        .map(|r| r.dest.key)
-                        .zip(old.verdicts.iter().copied())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let verdicts = vs
-                .plan
-                .reals
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let alpha = vs.alpha.get(i).copied().unwrap_or(false);
-                    carried.get(&r.dest.key).copied().unwrap_or_else(|| {
-                        self.fresh_reals += 1;
-                        if alpha {
-                            DOWN
-                        } else {
-                            UP
-                        }
-                    })
-                })
-                .collect();
+        for (at, vs) in servers.into_iter().enumerate() {
+            let before = before_by_key
+                .find(at, &vs.plan.service.key)
+                .map(|b| &previous[b]);
+            let verdicts = match before {
+                // The same real servers in the same order: their verdicts as they are.
+                Some(p) if p.slot.vs.plan.same_reals(&vs.plan) => p.slot.verdicts.clone(),
+                _ => self.carry_verdicts(&vs, before.map(|p| &p.slot)),
+            };
             let quorum = before.map(|p| p.slot.quorum).unwrap_or_default();
             let mut slot = Slot {
                 vs,
@@ -413,6 +398,38 @@ impl Engine {
         self.slots.get(index).map(|s| &s.vs)
     }
 
+    /// The verdicts of `vs`'s real servers: that of the same address in
+    /// `before`, else up (down with `alpha`), counted as fresh.
+    fn carry_verdicts(&mut self, vs: &VirtualServer, before: Option<&Slot>) -> Vec<Verdict> {
+        let carried: BTreeMap<DestKey, Verdict> = before
+            .map(|old| {
+                old.vs
+                    .plan
+                    .reals
+                    .iter()
+                    .map(|r| r.dest.key)
+                    .zip(old.verdicts.iter().copied())
+                    .collect()
+            })
+            .unwrap_or_default();
+        vs.plan
+            .reals
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let alpha = vs.alpha.get(i).copied().unwrap_or(false);
+                carried.get(&r.dest.key).copied().unwrap_or_else(|| {
+                    self.fresh_reals += 1;
+                    if alpha {
+                        DOWN
+                    } else {
+                        UP
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// Whether virtual server `vs` has quorum.
     pub fn quorum_up(&self, vs: usize) -> Option<bool> {
         self.slots.get(vs).map(|s| s.quorum.up)
@@ -438,7 +455,7 @@ fn show_dest(d: &DestKey) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::lvs::desired::{RealServerPlan, SorryServerPlan};
     use crate::lvs::diff::table_from_entries;
@@ -449,7 +466,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn key(addr: &str) -> ServiceKey {
+    pub(crate) fn key(addr: &str) -> ServiceKey {
         ServiceKey::Addr {
             protocol: Protocol::Tcp,
             addr: ip(addr),
@@ -457,7 +474,8 @@ mod tests {
         }
     }
 
-    fn vs(addr: &str, reals: &[&str], alpha: bool) -> VirtualServer {
+    /// A virtual server with real servers `reals` (port 80, notify scripts).
+    pub(crate) fn vs(addr: &str, reals: &[&str], alpha: bool) -> VirtualServer {
         VirtualServer {
             plan: VirtualServerPlan {
                 service: Service::new(key(addr), "rr"),

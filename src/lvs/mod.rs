@@ -8,6 +8,7 @@
 //! reloads and returns notify effects. All three are pure; the daemon applies the result with
 //! one batched `ipvs-sys` apply.
 
+pub mod by_key;
 pub mod desired;
 pub mod diff;
 pub mod engine;
