@@ -91,7 +91,8 @@ async fn bench(workers: usize) {
                 kind: kind.clone(),
                 endpoint: Endpoint::to(bench_layout::target(i)),
                 timing: timing.clone(),
-            })],
+            })]
+            .into(),
         })
         .collect();
     let options = SchedulerOptions {

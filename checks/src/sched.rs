@@ -58,8 +58,10 @@ pub struct RealServerChecks<K> {
     pub key: K,
     /// Shared with the scheduler, which keeps them as they are: a daemon
     /// holding its configuration and a running scheduler has one copy of
-    /// each specification, and restarting the scheduler copies none.
-    pub checks: Vec<Arc<CheckSpec>>,
+    /// each specification, and restarting the scheduler copies none. The
+    /// list itself is shared too, so copying a real server's checks (a
+    /// reload keeps those of unchanged virtual servers) allocates nothing.
+    pub checks: Arc<[Arc<CheckSpec>]>,
 }
 
 /// Scheduler settings.
@@ -212,7 +214,7 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
         let mut real_slots = Vec::with_capacity(reals.len());
         for (real_index, real) in reals.into_iter().enumerate() {
             let mut ids = Vec::with_capacity(real.checks.len());
-            for spec in real.checks {
+            for spec in real.checks.iter().cloned() {
                 let id = *index.entry(spec.clone()).or_insert_with(|| {
                     checks.push(CheckSlot {
                         state: CheckerState::new(spec.timing.alpha),
@@ -644,15 +646,15 @@ mod tests {
             vec![
                 RealServerChecks {
                     key: "rs1",
-                    checks: vec![shared(), shared()],
+                    checks: vec![shared(), shared()].into(),
                 },
                 RealServerChecks {
                     key: "rs2",
-                    checks: vec![tcp(addr(2), timing(0, 1, 10, 0))],
+                    checks: vec![tcp(addr(2), timing(0, 1, 10, 0))].into(),
                 },
                 RealServerChecks {
                     key: "rs3",
-                    checks: vec![shared()],
+                    checks: vec![shared()].into(),
                 },
             ],
             options(),
@@ -674,7 +676,7 @@ mod tests {
         let old = Scheduler::new(
             vec![RealServerChecks {
                 key: "rs1",
-                checks: vec![tcp(addr(1), timing(0, 1, 10, 0))],
+                checks: vec![tcp(addr(1), timing(0, 1, 10, 0))].into(),
             }],
             options(),
         );
@@ -692,11 +694,11 @@ mod tests {
             vec![
                 RealServerChecks {
                     key: "rs1",
-                    checks: vec![tcp(addr(1), timing(0, 1, 10, 0))],
+                    checks: vec![tcp(addr(1), timing(0, 1, 10, 0))].into(),
                 },
                 RealServerChecks {
                     key: "rs2",
-                    checks: vec![tcp(addr(2), timing(0, 1, 10, 0))],
+                    checks: vec![tcp(addr(2), timing(0, 1, 10, 0))].into(),
                 },
             ],
             options(),
@@ -714,7 +716,7 @@ mod tests {
         let scheduler = Scheduler::new(
             vec![RealServerChecks {
                 key: "rs1",
-                checks: vec![tcp(addr(1), timing(2, 2, 10, 0))],
+                checks: vec![tcp(addr(1), timing(2, 2, 10, 0))].into(),
             }],
             options(),
         );
@@ -755,7 +757,7 @@ mod tests {
         let reals = (1..=200)
             .map(|n| RealServerChecks {
                 key: "rs",
-                checks: vec![tcp(addr(n), timing(1, 1, 60, 10))],
+                checks: vec![tcp(addr(n), timing(1, 1, 60, 10))].into(),
             })
             .collect();
         run_for(Scheduler::new(reals, options()), prober.clone(), 11).await;
@@ -782,11 +784,11 @@ mod tests {
             vec![
                 RealServerChecks {
                     key: "vs1/rs",
-                    checks: vec![shared.clone()],
+                    checks: vec![shared.clone()].into(),
                 },
                 RealServerChecks {
                     key: "vs2/rs",
-                    checks: vec![shared],
+                    checks: vec![shared].into(),
                 },
             ],
             options(),
@@ -819,7 +821,7 @@ mod tests {
         let scheduler = Scheduler::new(
             vec![RealServerChecks {
                 key: "rs",
-                checks: vec![tcp(addr(1), alpha.clone()), tcp(addr(2), alpha)],
+                checks: vec![tcp(addr(1), alpha.clone()), tcp(addr(2), alpha)].into(),
             }],
             options(),
         );
@@ -837,7 +839,7 @@ mod tests {
         let reals = (1..=5)
             .map(|n| RealServerChecks {
                 key: "rs",
-                checks: vec![tcp(addr(n), timing(1, 1, 100, 0))],
+                checks: vec![tcp(addr(n), timing(1, 1, 100, 0))].into(),
             })
             .collect();
         let mut opts = options();
@@ -859,7 +861,7 @@ mod tests {
         let scheduler = Scheduler::new(
             vec![RealServerChecks {
                 key: "rs",
-                checks: vec![tcp(addr(1), timing(0, 1, 1, 0))],
+                checks: vec![tcp(addr(1), timing(0, 1, 1, 0))].into(),
             }],
             options(),
         );
@@ -881,7 +883,7 @@ mod tests {
         let scheduler = Scheduler::new(
             vec![RealServerChecks {
                 key: "rs",
-                checks: vec![tcp(addr(1), logged)],
+                checks: vec![tcp(addr(1), logged)].into(),
             }],
             options(),
         );

@@ -52,7 +52,8 @@ async fn real_server_flips_down_and_up_with_reasons() {
                 kind: CheckKind::Tcp,
                 endpoint: Endpoint::to(addr),
                 timing,
-            })],
+            })]
+            .into(),
         }],
         SchedulerOptions {
             report_every_probe: true,

@@ -2,6 +2,7 @@
 //! text the cut accepts, parsing its statements gives the model and the
 //! diagnostics of parsing the file (proptest over token soups mixing
 //! braces, quotes, comments and the preprocessor).
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use conf::statements::top_level;
 use conf::{load_keepalived_str, load_statements, LoadOptions};

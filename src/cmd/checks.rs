@@ -133,7 +133,7 @@ pub fn run(args: ChecksArgs) -> ExitCode {
 async fn once(reals: Vec<RealServerChecks<RealServerName>>, json: bool) -> ExitCode {
     let mut distinct: HashMap<Arc<CheckSpec>, Option<(Outcome, Duration)>> = HashMap::new();
     for real in &reals {
-        for spec in &real.checks {
+        for spec in real.checks.iter() {
             distinct.insert(spec.clone(), None);
         }
     }
@@ -151,7 +151,7 @@ async fn once(reals: Vec<RealServerChecks<RealServerName>>, json: bool) -> ExitC
     let mut rows = Vec::new();
     let mut all_up = true;
     for real in &reals {
-        for spec in &real.checks {
+        for spec in real.checks.iter() {
             let Some(Some((outcome, latency))) = distinct.get(spec) else {
                 continue;
             };

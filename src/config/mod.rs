@@ -8,7 +8,7 @@ pub mod lvs;
 pub mod vrrp;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -84,7 +84,7 @@ impl Build {
                 }
                 self.out.checks.push(RealServerChecks {
                     key: (vs_index, real_index),
-                    checks: specs,
+                    checks: specs.into(),
                 });
             }
             self.out.virtual_servers.push(server);
@@ -284,7 +284,7 @@ struct Statements {
     /// which converting a virtual server depends.
     context: u64,
     /// By the hash of a `virtual_server` statement's text.
-    made: HashMap<u64, Made>,
+    made: HashMap<u64, Made, BuildHasherDefault<conf::parse::PointerHasher>>,
     /// How many services and real servers the load gave: what runs must
     /// have as many to be what this describes.
     servers: usize,
@@ -445,7 +445,7 @@ fn assemble(
 ) -> Option<(Result<DirectorConfig, Vec<String>>, Statements)> {
     let mut build = Build::default();
     let mut parsed = config.virtual_servers.iter();
-    let mut made = HashMap::new();
+    let mut made = HashMap::default();
     for (hash, reuse) in cut.hashes.iter().zip(reused) {
         let Some(hash) = hash else {
             continue;
@@ -761,7 +761,7 @@ mod tests {
                         c.key.0 == o
                             && c.checks
                                 .iter()
-                                .zip(&real.checks)
+                                .zip(real.checks.iter())
                                 .all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
                     })
                 });

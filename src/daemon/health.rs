@@ -264,7 +264,8 @@ mod tests {
                         warmup: Duration::ZERO,
                         ..Timing::defaults_for(CheckFamily::Other)
                     },
-                })],
+                })]
+                .into(),
             })
             .collect()
     }

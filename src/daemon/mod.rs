@@ -661,9 +661,11 @@ fn load_compact<S: ConfigSource>(
 fn compact_copy(config: &DirectorConfig) -> DirectorConfig {
     let mut copy = config.clone();
     for real in &mut copy.checks {
-        for spec in &mut real.checks {
-            *spec = Arc::new(::checks::CheckSpec::clone(spec));
-        }
+        real.checks = real
+            .checks
+            .iter()
+            .map(|spec| Arc::new(::checks::CheckSpec::clone(spec)))
+            .collect();
     }
     copy
 }
@@ -805,7 +807,7 @@ mod tests {
         let config = DirectorConfig {
             checks: vec![::checks::RealServerChecks {
                 key: (0, 0),
-                checks: vec![Arc::new(spec)],
+                checks: vec![Arc::new(spec)].into(),
             }],
             ..DirectorConfig::default()
         };
