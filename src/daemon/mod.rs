@@ -69,7 +69,10 @@ pub trait ConfigSource: Send {
 /// order) and the rest of the configuration they came with.
 #[derive(Debug, Clone, Copy)]
 pub struct Running<'a> {
+    /// The virtual servers, by index.
     pub engine: &'a crate::lvs::engine::Engine,
+    /// The rest, without virtual servers: their checks (in the same
+    /// order), `ha_suspend`, VRRP, the sync daemon.
     pub config: &'a DirectorConfig,
 }
 
