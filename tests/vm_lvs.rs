@@ -363,6 +363,8 @@ mod director {
         // A failed check takes the real server out.
         events
             .send(Event::Check {
+                // As from the first check runner, which has no checks here.
+                generation: 0,
                 vs: 0,
                 real: 0,
                 verdict: DOWN,

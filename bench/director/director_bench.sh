@@ -274,7 +274,7 @@ if [ -n "${PROFILE:-}" ]; then
 fi
 
 echo "lvsd's log of its last reloads:"
-grep -E 'reload|EditDest' "$WORK/l.log" | tail -6 | cut -c1-200
+grep -E 'reload|EditDest' "$WORK/l.log" | tail -12 | cut -c1-200
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { # label key

@@ -23,6 +23,13 @@ use crate::lvs::status::LastCheck;
 /// A real server's key: (virtual server index, real server index).
 pub type RealKey = (usize, usize);
 
+/// Which runner an event comes from: the daemon starts runner 0, then
+/// 1, 2, … each time it restarts the checks. A reload may renumber the
+/// virtual servers, so what a stopped runner sent before it stopped, still
+/// queued, names real servers by the old indices: the daemon drops it (the
+/// new runner starts from the states the old one ended with).
+pub type Generation = u64;
+
 /// How long probe results may wait to travel as one batch. Status lags by
 /// at most this much; a verdict change never waits (it flushes the batch
 /// before it, keeping the order).
@@ -46,6 +53,8 @@ pub struct ProbeResult {
 /// still queued when the checks restart is read with its own table).
 #[derive(Debug, Clone)]
 pub struct ProbeBatch {
+    /// The runner that made them (see [`Generation`]).
+    pub generation: Generation,
     /// The real servers using each check, by check index.
     pub users: Arc<[Vec<RealKey>]>,
     pub probes: Vec<ProbeResult>,
@@ -79,8 +88,13 @@ pub struct CheckRunner {
 }
 
 /// The probes gathered so far, as one event.
-fn batch(users: &Arc<[Vec<RealKey>]>, probes: &mut Vec<ProbeResult>) -> Event {
+fn batch(
+    generation: Generation,
+    users: &Arc<[Vec<RealKey>]>,
+    probes: &mut Vec<ProbeResult>,
+) -> Event {
     Event::Probes(ProbeBatch {
+        generation,
         users: users.clone(),
         probes: std::mem::take(probes),
     })
@@ -102,18 +116,21 @@ impl CheckRunner {
         reals: Vec<RealServerChecks<RealKey>>,
         previous: Option<&Scheduler<RealKey>>,
         events: mpsc::Sender<Event>,
+        generation: Generation,
     ) -> Result<(CheckRunner, Vec<(RealKey, Verdict)>), StartError> {
         let options = SchedulerOptions::default();
-        CheckRunner::start_with(reals, previous, NetworkProber, options, events)
+        let to = (events, generation);
+        CheckRunner::start_with(reals, previous, NetworkProber, options, to)
     }
 
-    /// [`CheckRunner::start`] with `prober` (tests use a scripted one).
+    /// [`CheckRunner::start`] with `prober` (tests use a scripted one),
+    /// sending to `events` as runner `generation`.
     pub fn start_with<P: Prober>(
         reals: Vec<RealServerChecks<RealKey>>,
         previous: Option<&Scheduler<RealKey>>,
         prober: P,
         mut options: SchedulerOptions,
-        events: mpsc::Sender<Event>,
+        (events, generation): (mpsc::Sender<Event>, Generation),
     ) -> Result<(CheckRunner, Vec<(RealKey, Verdict)>), StartError> {
         options.report_every_probe = true;
         let mut scheduler = Scheduler::new(reals, options);
@@ -135,7 +152,7 @@ impl CheckRunner {
             .spawn(move || {
                 let scheduler = runtime.block_on(async move {
                     let (tx, rx) = mpsc::channel::<Report<RealKey>>(1024);
-                    let forwarder = tokio::spawn(forward(rx, users, events, stop_rx));
+                    let forwarder = tokio::spawn(forward(rx, (users, generation), events, stop_rx));
                     // The scheduler returns once the forwarder is gone
                     // (stopped, or the daemon's loop ended).
                     let scheduler = scheduler.run(prober, tx).await;
@@ -150,7 +167,28 @@ impl CheckRunner {
     /// Stops checking; returns the scheduler with its states (for a reload
     /// to carry them over), or `None` if its thread failed.
     pub async fn stop(self) -> Option<Scheduler<RealKey>> {
+        self.stopping().finished().await
+    }
+
+    /// Tells the checks to stop, without waiting for them: the scheduler
+    /// and its states come from [`Stopping::finished`].
+    pub fn stopping(self) -> Stopping {
         let _ = self.stop.send(());
+        Stopping {
+            stopped: self.stopped,
+        }
+    }
+}
+
+/// A runner told to stop.
+#[derive(Debug)]
+pub struct Stopping {
+    stopped: oneshot::Receiver<Scheduler<RealKey>>,
+}
+
+impl Stopping {
+    /// The scheduler once stopped, or `None` if its thread failed.
+    pub async fn finished(self) -> Option<Scheduler<RealKey>> {
         self.stopped.await.ok()
     }
 }
@@ -159,7 +197,7 @@ impl CheckRunner {
 /// daemon's loop is gone: transitions one by one, probes in batches.
 async fn forward(
     mut reports: mpsc::Receiver<Report<RealKey>>,
-    users: Arc<[Vec<RealKey>]>,
+    (users, generation): (Arc<[Vec<RealKey>]>, Generation),
     events: mpsc::Sender<Event>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -172,7 +210,7 @@ async fn forward(
             _ = &mut stop => return,
             _ = flush.tick() => {
                 if !probes.is_empty() {
-                    outgoing.push(batch(&users, &mut probes));
+                    outgoing.push(batch(generation, &users, &mut probes));
                 }
             }
             report = reports.recv() => match report {
@@ -189,9 +227,10 @@ async fn forward(
                     // The probes before it first, so that status never
                     // shows an older probe after the verdict.
                     if !probes.is_empty() {
-                        outgoing.push(batch(&users, &mut probes));
+                        outgoing.push(batch(generation, &users, &mut probes));
                     }
                     outgoing.push(Event::Check {
+                        generation,
                         vs: t.real.0,
                         real: t.real.1,
                         verdict: t.verdict,
@@ -280,7 +319,7 @@ mod tests {
             None,
             Flapping(probes.clone()),
             SchedulerOptions::default(),
-            events,
+            (events, 0),
         )
         .unwrap();
         // The daemon reads one event, then none: its queue fills up.

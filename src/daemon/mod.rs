@@ -92,6 +92,8 @@ pub enum Event {
     Probes(health::ProbeBatch),
     /// A checker verdict for real server `real` of virtual server `vs`.
     Check {
+        /// The runner that sent it.
+        generation: health::Generation,
         /// Virtual server index.
         vs: usize,
         /// Real server index.
@@ -159,6 +161,8 @@ pub struct Director<S: ConfigSource> {
     /// Where the check runner sends its events.
     events: mpsc::Sender<Event>,
     checks: Option<health::CheckRunner>,
+    /// The generation of the last runner started (`None` before the first).
+    generation: Option<health::Generation>,
     /// Every check of the configuration with its last known state, the
     /// suspended ones included, so that resuming or reloading carries them.
     check_states: Option<::checks::Scheduler<health::RealKey>>,
@@ -198,6 +202,7 @@ impl<S: ConfigSource> Director<S> {
             notify,
             events,
             checks: None,
+            generation: None,
             check_states: None,
             suspended: BTreeSet::new(),
             local_addresses: None,
@@ -263,11 +268,15 @@ impl<S: ConfigSource> Director<S> {
 
     async fn handle(&mut self, event: Event) {
         match event {
+            // From a runner stopped since (see `health::Generation`).
+            Event::Check { generation, .. } if Some(generation) != self.generation => {}
+            Event::Probes(batch) if Some(batch.generation) != self.generation => {}
             Event::Check {
                 vs,
                 real,
                 verdict,
                 last,
+                ..
             } => {
                 if let Some(slot) = self.last_checks.get_mut(vs).and_then(|v| v.get_mut(real)) {
                     slot.result = last.result;
@@ -365,10 +374,9 @@ impl<S: ConfigSource> Director<S> {
                 if let Some(v) = self.vrrp.as_mut() {
                     changes.extend(v.reload(config.vrrp.clone()).await);
                 }
-                let previous = match self.checks.take() {
-                    Some(runner) => runner.stop().await,
-                    None => None,
-                };
+                // The checks stop while the kernel pass runs; what they send
+                // meanwhile is dropped (`health::Generation`).
+                let stopping = self.checks.take().map(health::CheckRunner::stopping);
                 let servers = std::mem::take(&mut config.virtual_servers);
                 let effects = self.lvs.engine_mut().reload(servers);
                 self.last_checks = last_checks;
@@ -392,6 +400,10 @@ impl<S: ConfigSource> Director<S> {
                     kernel += pass.elapsed();
                 }
                 let mut applied = started.elapsed();
+                let previous = match stopping {
+                    Some(stopping) => stopping.finished().await,
+                    None => None,
+                };
                 self.follow_addresses_if_needed();
                 let effects = self.start_checks(previous);
                 self.run_effects(effects);
@@ -458,7 +470,9 @@ impl<S: ConfigSource> Director<S> {
             .collect();
         let events = self.events.clone();
         let inherit_from = snapshot.as_ref().or(previous.as_ref());
-        let verdicts = match health::CheckRunner::start(running, inherit_from, events) {
+        let generation = self.generation.map_or(0, |g| g.wrapping_add(1));
+        self.generation = Some(generation);
+        let verdicts = match health::CheckRunner::start(running, inherit_from, events, generation) {
             Ok((runner, verdicts)) => {
                 self.checks = Some(runner);
                 verdicts
@@ -881,5 +895,46 @@ mod tests {
             results(&old_checks)
         );
         assert!(describe_changes(&old_refs, &same).is_empty());
+    }
+
+    #[tokio::test]
+    async fn verdicts_from_a_check_runner_stopped_since_are_dropped() {
+        use crate::lvs::engine::tests::vs;
+        let mut server = vs("10.0.0.1", &["10.0.1.1"], false);
+        server.real_notify.clear();
+        let config = DirectorConfig {
+            virtual_servers: vec![server],
+            ..DirectorConfig::default()
+        };
+        let options = Options {
+            dont_release_ipvs: true,
+            dont_release_vrrp: true,
+            reconcile_interval: DEFAULT_RECONCILE_INTERVAL,
+            config_path: "t.conf".into(),
+        };
+        let (queue, _) = notify::Queue::start(Duration::from_secs(1));
+        let (events, _rx) = mpsc::channel(8);
+        let mut d = Director::new(Scripted(Ok(config)), options, None, queue, events).unwrap();
+        let check = |generation, verdict| Event::Check {
+            generation,
+            vs: 0,
+            real: 0,
+            verdict,
+            last: LastCheck::default(),
+        };
+        let verdict = |d: &Director<Scripted>| d.lvs.engine().servers().next().unwrap().1[0];
+        d.start_checks(None);
+        d.handle(check(0, crate::lvs::DOWN)).await;
+        assert_eq!(verdict(&d), crate::lvs::DOWN);
+        // The checks restart (a reload): runner 1 from now on.
+        let previous = d.checks.take().unwrap().stop().await;
+        d.start_checks(previous);
+        d.handle(check(0, crate::lvs::UP)).await;
+        assert_eq!(verdict(&d), crate::lvs::DOWN, "a stale verdict was applied");
+        d.handle(check(1, crate::lvs::UP)).await;
+        assert_eq!(verdict(&d), crate::lvs::UP);
+        if let Some(runner) = d.checks.take() {
+            runner.stop().await;
+        }
     }
 }
