@@ -314,13 +314,15 @@ mod director {
         DirectorConfig {
             virtual_servers: plans
                 .into_iter()
-                .map(|plan| VirtualServer {
-                    alpha: vec![false; plan.reals.len()],
-                    real_notify: vec![RealServerNotify::default(); plan.reals.len()],
-                    quorum_up: None,
-                    quorum_down: None,
-                    omega: false,
-                    plan,
+                .map(|plan| {
+                    Arc::new(VirtualServer {
+                        alpha: vec![false; plan.reals.len()],
+                        real_notify: vec![RealServerNotify::default(); plan.reals.len()],
+                        quorum_up: None,
+                        quorum_down: None,
+                        omega: false,
+                        plan,
+                    })
                 })
                 .collect(),
             // Verdicts come from the test itself.

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ::checks::RealServerChecks;
 use conf::model as m;
@@ -75,7 +76,7 @@ impl Build {
                 let mut specs = Vec::new();
                 for c in &real.checkers {
                     match checks::check_spec(ctx, c) {
-                        Ok(spec) => specs.push(std::sync::Arc::new(spec)),
+                        Ok(spec) => specs.push(Arc::new(spec)),
                         Err(e) => self.errors.push(format!(
                             "virtual_server {name}: real_server {}: {e}",
                             ipvs_sys::format::addrport(&real.address, plan.dest.key.port)
@@ -87,7 +88,7 @@ impl Build {
                     checks: specs.into(),
                 });
             }
-            self.out.virtual_servers.push(server);
+            self.out.virtual_servers.push(Arc::new(server));
         }
     }
 

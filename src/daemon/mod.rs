@@ -37,7 +37,8 @@ pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Default)]
 pub struct DirectorConfig {
     /// Virtual servers, in configuration order (a `group` gives several).
-    pub virtual_servers: Vec<VirtualServer>,
+    /// Shared with the engine once running.
+    pub virtual_servers: Vec<Arc<VirtualServer>>,
     /// The checks of every real server, keyed by (virtual server index,
     /// real server index).
     pub checks: Vec<::checks::RealServerChecks<(usize, usize)>>,
@@ -362,8 +363,9 @@ impl<S: ConfigSource> Director<S> {
                 Response::ReloadRefused { errors }
             }
             Ok(mut config) => {
-                let old: Vec<&VirtualServer> =
-                    self.lvs.engine().servers().map(|(vs, _, _)| vs).collect();
+                let engine = self.lvs.engine();
+                let old: Vec<&Arc<VirtualServer>> =
+                    (0..engine.len()).filter_map(|i| engine.server(i)).collect();
                 let mut changes = describe_changes(&old, &config.virtual_servers);
                 let last_checks = carry_checks(
                     &old,
@@ -673,10 +675,14 @@ fn load_compact<S: ConfigSource>(
     })
 }
 
-/// A copy of `config` in fresh allocations made on this thread, the check
-/// specifications included (`clone` would share them).
+/// A copy of `config` in fresh allocations made on this thread, the
+/// virtual servers and check specifications included (`clone` would share
+/// them).
 fn compact_copy(config: &DirectorConfig) -> DirectorConfig {
     let mut copy = config.clone();
+    for vs in &mut copy.virtual_servers {
+        *vs = Arc::new(VirtualServer::clone(vs));
+    }
     for real in &mut copy.checks {
         real.checks = real
             .checks
@@ -692,7 +698,7 @@ fn millis(span: Duration) -> f64 {
     (span.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-fn empty_checks(servers: &[VirtualServer]) -> Vec<Vec<LastCheck>> {
+fn empty_checks(servers: &[Arc<VirtualServer>]) -> Vec<Vec<LastCheck>> {
     servers
         .iter()
         .map(|v| vec![LastCheck::default(); v.plan.reals.len()])
@@ -700,7 +706,7 @@ fn empty_checks(servers: &[VirtualServer]) -> Vec<Vec<LastCheck>> {
 }
 
 /// Finds virtual servers by service key (a reload looks the old ones up).
-fn by_service<'a, 'b>(servers: &'a [&'b VirtualServer]) -> ByKey<'a, &'b VirtualServer> {
+fn by_service<'a, 'b>(servers: &'a [&'b Arc<VirtualServer>]) -> ByKey<'a, &'b Arc<VirtualServer>> {
     ByKey::new(servers, |vs| vs.plan.service.key)
 }
 
@@ -708,9 +714,9 @@ fn by_service<'a, 'b>(servers: &'a [&'b VirtualServer]) -> ByKey<'a, &'b Virtual
 /// and real server address; `old_checks` are moved, not copied, when a
 /// virtual server keeps its real servers in the same order.
 fn carry_checks(
-    old: &[&VirtualServer],
+    old: &[&Arc<VirtualServer>],
     old_checks: Vec<Vec<LastCheck>>,
-    new: &[VirtualServer],
+    new: &[Arc<VirtualServer>],
 ) -> Vec<Vec<LastCheck>> {
     let before = by_service(old);
     let mut old_checks: Vec<Option<Vec<LastCheck>>> = old_checks.into_iter().map(Some).collect();
@@ -749,16 +755,17 @@ fn carry_checks(
 }
 
 /// One line per virtual server added, removed or changed.
-fn describe_changes(old: &[&VirtualServer], new: &[VirtualServer]) -> Vec<String> {
+fn describe_changes(old: &[&Arc<VirtualServer>], new: &[Arc<VirtualServer>]) -> Vec<String> {
     use ipvs_sys::error::KeyDisplay;
     let before = by_service(old);
-    let new_refs: Vec<&VirtualServer> = new.iter().collect();
+    let new_refs: Vec<&Arc<VirtualServer>> = new.iter().collect();
     let after = by_service(&new_refs);
     let mut lines = Vec::new();
     for (i, vs) in new.iter().enumerate() {
         let key = vs.plan.service.key;
         match before.find(i, &key).map(|b| old[b]) {
             None => lines.push(format!("virtual server {}: added", KeyDisplay(&key))),
+            // (`Arc`'s equality compares the pointers first.)
             Some(o) if o != vs => {
                 lines.push(format!("virtual server {}: changed", KeyDisplay(&key)))
             }
@@ -856,8 +863,9 @@ mod tests {
             vs("10.0.0.1", &["10.0.1.1", "10.0.1.2"], false),
             vs("10.0.0.2", &["10.0.1.3"], false),
             vs("10.0.0.3", &["10.0.1.4"], false),
-        ];
-        let old_refs: Vec<&VirtualServer> = old.iter().collect();
+        ]
+        .map(Arc::new);
+        let old_refs: Vec<&Arc<VirtualServer>> = old.iter().collect();
         let old_checks = vec![vec![last("a"), last("b")], vec![last("c")], vec![last("d")]];
         // 10.0.0.2 moves first with a new real server, 10.0.0.1 keeps its
         // real servers in another order, 10.0.0.3 is gone, 10.0.0.4 is new.
@@ -865,7 +873,8 @@ mod tests {
             vs("10.0.0.2", &["10.0.1.9", "10.0.1.3"], false),
             vs("10.0.0.1", &["10.0.1.2", "10.0.1.1"], false),
             vs("10.0.0.4", &["10.0.1.4"], false),
-        ];
+        ]
+        .map(Arc::new);
         let results = |checks: &[Vec<LastCheck>]| -> Vec<Vec<Option<String>>> {
             checks
                 .iter()
@@ -903,7 +912,7 @@ mod tests {
         let mut server = vs("10.0.0.1", &["10.0.1.1"], false);
         server.real_notify.clear();
         let config = DirectorConfig {
-            virtual_servers: vec![server],
+            virtual_servers: vec![Arc::new(server)],
             ..DirectorConfig::default()
         };
         let options = Options {

@@ -4,6 +4,7 @@
 //! operations. Pure; the daemon runs the effects and applies the operations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ipvs_sys::{DestKey, Error, Op, Service, ServiceKey};
 
@@ -66,7 +67,9 @@ struct Previous {
 
 #[derive(Debug, Clone)]
 struct Slot {
-    vs: VirtualServer,
+    /// Shared with the configuration it came from: a reload that keeps a
+    /// virtual server hands the same one over, copying nothing.
+    vs: Arc<VirtualServer>,
     verdicts: Vec<Verdict>,
     quorum: QuorumState,
 }
@@ -90,7 +93,7 @@ impl Engine {
     /// An engine for `servers`; returns the quorum notifications of the
     /// initial evaluation (a virtual server whose real servers all start
     /// down with `alpha` loses quorum at once, as in keepalived).
-    pub fn new(servers: Vec<VirtualServer>) -> (Engine, Vec<Effect>) {
+    pub fn new<V: Into<Arc<VirtualServer>>>(servers: Vec<V>) -> (Engine, Vec<Effect>) {
         let mut engine = Engine::default();
         let effects = engine.load(servers, &[]);
         (engine, effects)
@@ -101,7 +104,8 @@ impl Engine {
     /// failed server is not re-added by a reload (keepalived issue #1720),
     /// and virtual servers keep their quorum state. Services that are gone
     /// are retired.
-    pub fn reload(&mut self, servers: Vec<VirtualServer>) -> Vec<Effect> {
+    pub fn reload<V: Into<Arc<VirtualServer>>>(&mut self, servers: Vec<V>) -> Vec<Effect> {
+        let servers: Vec<Arc<VirtualServer>> = servers.into_iter().map(Into::into).collect();
         let previous: Vec<Previous> = std::mem::take(&mut self.slots)
             .into_iter()
             .enumerate()
@@ -126,12 +130,17 @@ impl Engine {
     /// Sets up `servers`, carrying verdicts and quorum from `previous`; a
     /// virtual server whose plan, verdicts and quorum are all as before
     /// (and were applied) is not marked changed.
-    fn load(&mut self, servers: Vec<VirtualServer>, previous: &[Previous]) -> Vec<Effect> {
+    fn load<V: Into<Arc<VirtualServer>>>(
+        &mut self,
+        servers: Vec<V>,
+        previous: &[Previous],
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut changed = self.changed.as_ref().map(|_| BTreeSet::new());
         let before_by_key = ByKey::new(previous, |p| p.slot.vs.plan.service.key);
         self.fresh_reals = 0;
         for (at, vs) in servers.into_iter().enumerate() {
+            let vs: Arc<VirtualServer> = vs.into();
             let before = before_by_key
                 .find(at, &vs.plan.service.key)
                 .map(|b| &previous[b]);
@@ -149,7 +158,7 @@ impl Engine {
             effects.extend(slot.evaluate_quorum());
             let same = before.is_some_and(|p| {
                 !p.pending
-                    && p.slot.vs.plan == slot.vs.plan
+                    && (Arc::ptr_eq(&p.slot.vs, &slot.vs) || p.slot.vs.plan == slot.vs.plan)
                     && p.slot.verdicts == slot.verdicts
                     && p.slot.quorum == slot.quorum
             });
@@ -374,7 +383,7 @@ impl Engine {
     pub fn servers(&self) -> impl Iterator<Item = (&VirtualServer, &[Verdict], bool)> {
         self.slots
             .iter()
-            .map(|s| (&s.vs, s.verdicts.as_slice(), s.quorum.up))
+            .map(|s| (&*s.vs, s.verdicts.as_slice(), s.quorum.up))
     }
 
     /// Real servers of the last load or reload new to their service, with
@@ -394,7 +403,7 @@ impl Engine {
     }
 
     /// Virtual server `index` (configuration order).
-    pub fn server(&self, index: usize) -> Option<&VirtualServer> {
+    pub fn server(&self, index: usize) -> Option<&Arc<VirtualServer>> {
         self.slots.get(index).map(|s| &s.vs)
     }
 

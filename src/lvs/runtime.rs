@@ -70,7 +70,10 @@ pub struct LvsRuntime {
 impl LvsRuntime {
     /// A runtime for `servers` over `client` (none: no IPVS); returns the
     /// initial effects.
-    pub fn new(servers: Vec<VirtualServer>, client: Option<Client>) -> (LvsRuntime, Vec<Effect>) {
+    pub fn new<V: Into<std::sync::Arc<VirtualServer>>>(
+        servers: Vec<V>,
+        client: Option<Client>,
+    ) -> (LvsRuntime, Vec<Effect>) {
         let (engine, effects) = Engine::new(servers);
         let rt = LvsRuntime {
             engine,
