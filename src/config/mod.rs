@@ -98,14 +98,15 @@ impl Build {
     /// not hold them (it is not the one `made` describes).
     fn reuse(&mut self, running: &Running<'_>, made: &Made) -> bool {
         let holds = |i: usize| running.engine.server(i).map(|vs| vs.plan.service.key);
-        let checks = running.config.checks.get(made.checks.clone());
-        let (Some(checks), true) = (
-            checks,
-            holds(made.servers.start) == Some(made.first_key)
-                && holds(made.servers.end - 1).is_some(),
-        ) else {
+        let Some(checks) = running.config.checks.get(made.checks.clone()) else {
             return false;
         };
+        let fits = holds(made.servers.start) == Some(made.first_key)
+            && holds(made.servers.end - 1).is_some()
+            && checks.iter().all(|c| made.servers.contains(&c.key.0));
+        if !fits {
+            return false;
+        }
         let first = self.out.virtual_servers.len();
         for (offset, old) in made.servers.clone().enumerate() {
             if let Some(vs) = running.engine.server(old) {
