@@ -10,7 +10,7 @@
 //! top-level statement ends and another starts. The caller then reads the file
 //! as a whole, as keepalived always does.
 
-use crate::lexer::{is_blank, skip_blanks, word_end};
+use crate::lexer::{is_blank, word_end};
 
 /// One top-level statement: whole lines, from its keyword's to the one that
 /// closes its block (or its only line when it has no block).
@@ -31,96 +31,151 @@ struct Open<'t> {
     keyword: &'t str,
 }
 
-/// Bytes that matter to the cut; every other byte is part of a word or a blank.
-const fn special_bytes() -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut specials: &[u8] = b"{}\"#!$";
-    while let [first, rest @ ..] = specials {
-        table[*first as usize] = true;
-        specials = rest;
-    }
-    table
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte of a word.
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is one the cut must look at: a line end,
+/// `!"#$` (0x21–0x24), `{` or `}` (and `|`, 0x7C, which is then looked at
+/// and passed over). Eight bytes at a time, after "Bit Twiddling Hacks"
+/// (haszero, hasbetween): no byte borrows from or carries into the next,
+/// so none is missed.
+fn has_interesting(word: u64) -> bool {
+    let newline = word ^ (ONES * u64::from(b'\n'));
+    let has_newline = newline.wrapping_sub(ONES) & !newline & HIGHS;
+    // A byte strictly between `low` and `high` (ASCII bytes only: bytes
+    // with the high bit set belong to UTF-8 sequences, never special).
+    let between = |low: u64, high: u64| {
+        let ascii = word & (ONES * 0x7f);
+        (ONES * (127 + high)).wrapping_sub(ascii) & !word & (ascii + ONES * (127 - low)) & HIGHS
+    };
+    has_newline | between(0x20, 0x25) | between(0x7a, 0x7e) != 0
 }
 
-const SPECIAL: [bool; 256] = special_bytes();
+/// The next byte at or after `at` that [`has_interesting`] would flag, or
+/// the end of `bytes`: ordinary bytes are passed eight at a time.
+fn next_interesting(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if has_interesting(u64::from_le_bytes(word)) {
+            break;
+        }
+        at += 8;
+    }
+    while let Some(&c) = bytes.get(at) {
+        if matches!(c, b'\n' | b'!' | b'"' | b'#' | b'$' | b'{' | b'}') {
+            return at;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The end of the line holding `at` (the index of its `\n`, or the end).
+fn line_end(bytes: &[u8], at: usize) -> usize {
+    bytes[at..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(bytes.len(), |i| at + i)
+}
+
+/// Blanks but the line end (indentation by spaces eight at a time).
+fn skip_spaces(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at..at + 8) == Some(b"        ") {
+        at += 8;
+    }
+    while at < bytes.len() && bytes[at] != b'\n' && is_blank(bytes[at]) {
+        at += 1;
+    }
+    at
+}
 
 /// The top-level statements of `text` in order (blank and comment lines between
 /// them left out), or `None` when the file cannot be cut safely (see the module).
 pub fn top_level(text: &str) -> Option<Vec<Statement<'_>>> {
+    let bytes = text.as_bytes();
     let mut statements = Vec::new();
     let mut open: Option<Open<'_>> = None;
     let mut depth = 0usize;
-    let mut line_start = 0;
     let mut number = 0u32;
-    while line_start < text.len() {
-        let line_end = text[line_start..]
-            .find('\n')
-            .map_or(text.len(), |i| line_start + i + 1);
+    let mut line_start = 0;
+    while line_start < bytes.len() {
         number = number.checked_add(1)?;
-        let line = &text[line_start..line_end];
-        let bytes = line.as_bytes();
-        let first = skip_blanks(bytes, 0);
+        let first = skip_spaces(bytes, line_start);
         // The preprocessor: conditional lines and includes (macros are caught below).
         if bytes.get(first) == Some(&b'@')
-            || (line[first..].starts_with("include")
+            || (text[first..].starts_with("include")
                 && bytes.get(first + 7).is_none_or(|&c| is_blank(c)))
         {
             return None;
         }
         let mut i = first;
-        if open.is_none() && i < bytes.len() && !matches!(bytes[i], b'#' | b'!') {
+        if open.is_none() && i < bytes.len() && !matches!(bytes[i], b'#' | b'!' | b'\n') {
             // A statement starts with its keyword, a plain word.
             let end = word_end(bytes, i);
-            if end == i || line[i..end].contains('$') {
+            if end == i || text[i..end].contains('$') {
                 return None;
             }
             open = Some(Open {
                 start: line_start,
                 first_line: number,
-                keyword: &line[i..end],
+                keyword: &text[i..end],
             });
             i = end;
         }
-        // A block closed on this line at the top level: nothing may follow.
-        let mut closed = false;
-        while i < bytes.len() {
-            let c = bytes[i];
-            i += 1;
-            if !SPECIAL[usize::from(c)] {
-                if closed && !is_blank(c) {
-                    return None;
+        // The rest of the line, up to its end (`i` then at its `\n`).
+        loop {
+            i = next_interesting(bytes, i);
+            match bytes.get(i) {
+                None | Some(b'\n') => break,
+                Some(b'#' | b'!') => {
+                    i = line_end(bytes, i);
+                    break;
                 }
-                continue;
-            }
-            match c {
-                b'#' | b'!' => break,
-                _ if closed => return None,
-                b'{' => depth += 1,
-                b'}' => {
+                Some(b'{') => depth += 1,
+                Some(b'}') => {
                     depth = depth.checked_sub(1)?;
-                    closed = depth == 0;
+                    if depth == 0 {
+                        // A block closed at the top level: nothing may follow.
+                        i = skip_spaces(bytes, i + 1);
+                        match bytes.get(i) {
+                            None | Some(b'\n') => break,
+                            Some(b'#' | b'!') => {
+                                i = line_end(bytes, i);
+                                break;
+                            }
+                            Some(_) => return None,
+                        }
+                    }
                 }
-                b'"' => {
-                    let close = line[i..].find('"')? + i;
-                    if line[i..close].contains('$') {
+                Some(b'"') => {
+                    let close = bytes[i + 1..]
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\n')
+                        .map(|p| i + 1 + p)?;
+                    if bytes[close] != b'"' || bytes[i + 1..close].contains(&b'$') {
                         return None;
                     }
-                    i = close + 1;
+                    i = close;
                 }
                 // `$`: a macro, defined or expanded.
-                _ => return None,
+                Some(_) => return None,
             }
+            i += 1;
         }
+        let next_line = (i + 1).min(bytes.len());
         if depth == 0 {
             if let Some(statement) = open.take() {
                 statements.push(Statement {
                     keyword: statement.keyword,
-                    text: &text[statement.start..line_end],
+                    text: &text[statement.start..next_line],
                     first_line: statement.first_line,
                 });
             }
         }
-        line_start = line_end;
+        line_start = next_line;
     }
     if depth > 0 {
         return None;
@@ -213,6 +268,38 @@ mod tests {
         assert_eq!(last.config.virtual_servers.len(), 1);
         let lines: Vec<u32> = last.diagnostics.iter().map(|d| d.span.line).collect();
         assert!(lines.contains(&10), "{:?}", last.diagnostics);
+    }
+
+    #[test]
+    fn no_interesting_byte_is_missed_eight_at_a_time() {
+        let interesting = |c: u8| matches!(c, b'\n' | b'!' | b'"' | b'#' | b'$' | b'{' | b'}');
+        // Every byte value at every position, among fillers of every kind.
+        for filler in [b'a', b' ', b'0', 0xc3, 0x7f, 0x00, 0xff, b'|'] {
+            for position in 0..8 {
+                for c in 0..=255u8 {
+                    let mut word = [filler; 8];
+                    word[position] = c;
+                    let flagged = has_interesting(u64::from_le_bytes(word));
+                    if word.iter().any(|&b| interesting(b)) {
+                        assert!(flagged, "{word:?}");
+                    } else {
+                        // The only false alarm allowed is `|`.
+                        assert_eq!(flagged, word.contains(&b'|'), "{word:?}");
+                    }
+                }
+            }
+        }
+        // Random words (xorshift64*).
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..1_000_000 {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            if word.iter().any(|&b| interesting(b)) {
+                assert!(has_interesting(u64::from_le_bytes(word)), "{word:?}");
+            }
+        }
     }
 
     #[test]
