@@ -644,30 +644,19 @@ impl<S: ConfigSource> Director<S> {
     }
 }
 
-/// Loads the configuration on a short-lived thread (a loader that panics
-/// takes only that thread down) and keeps a copy made on this one.
-/// Parsing allocates many times what it keeps, interleaved with what it
-/// keeps; the copy is compact, and once the parse's allocations are freed
-/// the trim after a load hands their pages back. (10,000 real servers: the
-/// configuration then holds 6 MB instead of 16 MB.) Without a thread, it
-/// loads here.
+/// Loads the configuration; a loader that panics refuses it, and the
+/// daemon lives on. A configuration parsed whole is copied compactly:
+/// parsing allocates many times what it keeps, interleaved with what it
+/// keeps, and once the parse's allocations are freed the trim after a
+/// load hands their pages back (10,000 real servers: the configuration
+/// then holds 6 MB instead of 16 MB). What a reload takes from the
+/// running configuration was compact already.
 fn load_compact<S: ConfigSource>(
     source: &mut S,
     running: Option<Running<'_>>,
 ) -> Result<DirectorConfig, Vec<String>> {
-    let on_thread = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("lvsd-load".into())
-            .spawn_scoped(scope, || source.load(running))
-            .ok()
-            .map(|thread| thread.join())
-    });
-    let loaded = match on_thread {
-        Some(Ok(loaded)) => loaded,
-        Some(Err(_panicked)) => Err(vec!["loading the configuration failed".to_string()]),
-        None => source.load(running),
-    }?;
-    // What a reload takes from the running configuration was compact already.
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.load(running)))
+        .unwrap_or_else(|_| Err(vec!["loading the configuration failed".to_string()]))?;
     Ok(if loaded.whole {
         compact_copy(&loaded.config)
     } else {
