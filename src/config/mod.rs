@@ -372,7 +372,13 @@ impl FileSource {
                 self.known = loaded.diagnostics.is_empty().then_some(made);
                 Ok((config, true))
             }
-            None => director_config(&loaded.config).map(|c| (c, true)),
+            // The model's virtual servers are not the statements' (no
+            // clean file is known to do this): nothing to reuse next time.
+            None => {
+                let config = director_config(&loaded.config)?;
+                self.known = None;
+                Ok((config, true))
+            }
         }
     }
 
