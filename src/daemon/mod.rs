@@ -695,8 +695,8 @@ fn empty_checks(servers: &[Arc<VirtualServer>]) -> Vec<Vec<LastCheck>> {
 }
 
 /// Finds virtual servers by service key (a reload looks the old ones up).
-fn by_service<'a, 'b>(servers: &'a [&'b Arc<VirtualServer>]) -> ByKey<'a, &'b Arc<VirtualServer>> {
-    ByKey::new(servers, |vs| vs.plan.service.key)
+fn by_service<T: AsRef<VirtualServer>>(servers: &[T]) -> ByKey<'_, T> {
+    ByKey::new(servers, |vs| vs.as_ref().plan.service.key)
 }
 
 /// Last check results of real servers that survive a reload, by service
@@ -747,8 +747,7 @@ fn carry_checks(
 fn describe_changes(old: &[&Arc<VirtualServer>], new: &[Arc<VirtualServer>]) -> Vec<String> {
     use ipvs_sys::error::KeyDisplay;
     let before = by_service(old);
-    let new_refs: Vec<&Arc<VirtualServer>> = new.iter().collect();
-    let after = by_service(&new_refs);
+    let after = by_service(new);
     let mut lines = Vec::new();
     for (i, vs) in new.iter().enumerate() {
         let key = vs.plan.service.key;
