@@ -18,7 +18,9 @@
 # Runs INSIDE the VM (needs ip_vs); see bench/director/run.sh for the host
 # side. Usage: director_bench.sh LVSD [NSVC] [NDST] [DELAY] [ROUNDS] [WINDOW]
 # With PROFILE=1 in the environment, perf samples lvsd during the steady
-# window and during the reload rounds, and the script prints both profiles.
+# window and during the reload rounds, keepalived's processes during the
+# steady window, and the script prints the profiles (by DSO, then by
+# symbol).
 # LVSD_ARGS in the environment: extra arguments of `lvsd run`. SYSCALLS=1:
 # the system calls per check of each daemon (strace, after the window).
 set -eu
@@ -121,10 +123,10 @@ tree() { # pid
     echo "$1"
     for c in $(awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do tree "$c"; done
 }
-ticks() { # pid: utime+stime of the whole tree
+ticks() { # pid [fields]: utime+stime (or the awk expression given) of the whole tree
     t=0
     for p in $(tree "$1"); do
-        v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true)
+        v=$(awk "{ print ${2:-\$14 + \$15} }" "/proc/$p/stat" 2>/dev/null || true)
         t=$((t + ${v:-0}))
     done
     echo $t
@@ -156,12 +158,17 @@ echo "steady state: warm-up ${WARM} s, then a ${WINDOW} s window"
 sleep "$WARM"
 echo "processes: lvsd $(tree $LPID | wc -l), keepalived $(tree $KPID | wc -l)"
 set -- $(accepted); lc0=$1; kc0=$2
+lu0=$(ticks $LPID '$14'); ku0=$(ticks $KPID '$14')
 l0=$(ticks $LPID); k0=$(ticks $KPID); r0=$(ticks $RS); i0=$(idle); w0=$(date +%s.%N)
 if [ -n "${PROFILE:-}" ]; then
+    perf record -q -F 250 -e cpu-clock -p "$(tree $KPID | paste -sd,)" -o "$WORK/keepalived.perf" -- sleep "$WINDOW" 2>/dev/null &
+    KPERF=$!
     perf record -q -F 250 -e cpu-clock -p "$LPID" -o "$WORK/steady.perf" -- sleep "$WINDOW" 2>/dev/null
+    wait "$KPERF" || true
 else
     sleep "$WINDOW"
 fi
+lu1=$(ticks $LPID '$14'); ku1=$(ticks $KPID '$14')
 l1=$(ticks $LPID); k1=$(ticks $KPID); r1=$(ticks $RS); i1=$(idle); w1=$(date +%s.%N)
 set -- $(accepted); lc=$(($1 - lc0)); kc=$(($2 - kc0))
 span=$(echo "$w1 - $w0" | bc)
@@ -172,6 +179,7 @@ kcpu=$(echo "scale=3; ($k1 - $k0) / $HZ" | bc)
 echo "steady window ${span} s: VM idle $(echo "scale=2; ($i1 - $i0) / $HZ / $span / $(nproc)" | bc) of $(nproc) vCPUs; listener CPU $(echo "scale=2; ($r1 - $r0) / $HZ" | bc) s"
 echo "steady lvsd:       CPU ${lcpu} s ($(echo "scale=2; 100 * $lcpu / $span" | bc)% of a core), $lc checks ($(echo "scale=1; $lc / $span" | bc)/s, $(echo "scale=3; 1000 * $lcpu / $lc" | bc) ms CPU each), RSS $((lrss / 1024)) MiB, PSS $((lpss / 1024)) MiB"
 echo "steady keepalived: CPU ${kcpu} s ($(echo "scale=2; 100 * $kcpu / $span" | bc)% of a core), $kc checks ($(echo "scale=1; $kc / $span" | bc)/s, $(echo "scale=3; 1000 * $kcpu / $kc" | bc) ms CPU each), RSS $((krss / 1024)) MiB, PSS $((kpss / 1024)) MiB"
+echo "steady user-space share of the CPU: lvsd $(echo "scale=2; ($lu1 - $lu0) / ($l1 - $l0)" | bc), keepalived $(echo "scale=2; ($ku1 - $ku0) / ($k1 - $k0)" | bc)"
 echo "steady ratio lvsd/keepalived: CPU $(echo "scale=2; $lcpu / $kcpu" | bc), CPU per check $(echo "scale=2; ($lcpu * $kc) / ($kcpu * $lc)" | bc), RSS $(echo "scale=2; $lrss / $krss" | bc), PSS $(echo "scale=2; $lpss / $kpss" | bc)"
 # Where each daemon's memory is: anonymous (heap, stacks) against file
 # pages (the binary and its libraries), and lvsd's largest mappings.
@@ -266,8 +274,10 @@ done
 settle $LPID $lrate; settle $KPID $krate
 if [ -n "${PROFILE:-}" ]; then
     kill -INT "$PERF"; wait "$PERF" || true
-    for p in steady reload; do
-        echo "--- lvsd profile: $p"
+    for p in steady keepalived reload; do
+        echo "--- profile: $p (by DSO, then by symbol)"
+        perf report -i "$WORK/$p.perf" --stdio --no-children --sort dso 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -8
         perf report -i "$WORK/$p.perf" --stdio --no-children --sort dso,sym 2>/dev/null |
             grep -v '^#' | grep -v '^$' | head -45
     done
@@ -280,12 +290,14 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 field() { # label key
     awk -v l="$1" -v k="$2" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$WORK/results"
 }
-for label in lvsd-reload lvsd-SIGHUP keepalived-SIGHUP; do
-    echo "reload $label: converged median $(field $label converged_ms | median) ms, min $(field $label converged_ms | sort -g | head -1), max $(field $label converged_ms | sort -g | tail -1) (lower bound median $(field $label after_ms | median) ms, poll $(field $label poll_ms | median) ms)"
-done
-echo "reload lvsd reload reply: median $(field lvsd-reload reply_ms | median) ms"
-lm=$(field lvsd-SIGHUP converged_ms | median); km=$(field keepalived-SIGHUP converged_ms | median)
-echo "reload ratio lvsd SIGHUP / keepalived SIGHUP (medians): $(echo "scale=3; $lm / $km" | bc)"
+if [ "$ROUNDS" -gt 0 ]; then
+    for label in lvsd-reload lvsd-SIGHUP keepalived-SIGHUP; do
+        echo "reload $label: converged median $(field $label converged_ms | median) ms, min $(field $label converged_ms | sort -g | head -1), max $(field $label converged_ms | sort -g | tail -1) (lower bound median $(field $label after_ms | median) ms, poll $(field $label poll_ms | median) ms)"
+    done
+    echo "reload lvsd reload reply: median $(field lvsd-reload reply_ms | median) ms"
+    lm=$(field lvsd-SIGHUP converged_ms | median); km=$(field keepalived-SIGHUP converged_ms | median)
+    echo "reload ratio lvsd SIGHUP / keepalived SIGHUP (medians): $(echo "scale=3; $lm / $km" | bc)"
+fi
 
 stats dbl > "$WORK/l.after"
 stats dbk > "$WORK/k.after"

@@ -120,22 +120,24 @@ async fn bench(workers: usize) {
     let mut by_second: Vec<Vec<u64>> = vec![Vec::new(); seconds as usize + 1];
     while let Ok(Some(report)) = tokio::time::timeout_at(end, rx.recv()).await {
         match report {
-            Report::Probe(p) => {
-                probes += 1;
-                steady_probes += u64::from(p.started >= steady_from);
-                if !p.outcome.is_pass() {
-                    failures += 1;
-                    first_failure.get_or_insert(p.outcome.clone());
-                }
-                let late = p.started.saturating_duration_since(p.scheduled);
-                lateness_us.push(late.as_micros() as u64);
-                if timeline {
-                    let second = p.started.saturating_duration_since(start).as_secs() as usize;
-                    if let Some(bucket) = by_second.get_mut(second) {
-                        bucket.push(late.as_micros() as u64);
+            Report::Probes(batch) => {
+                for p in batch {
+                    probes += 1;
+                    steady_probes += u64::from(p.started >= steady_from);
+                    if !p.outcome.is_pass() {
+                        failures += 1;
+                        first_failure.get_or_insert(p.outcome.clone());
                     }
+                    let late = p.started.saturating_duration_since(p.scheduled);
+                    lateness_us.push(late.as_micros() as u64);
+                    if timeline {
+                        let second = p.started.saturating_duration_since(start).as_secs() as usize;
+                        if let Some(bucket) = by_second.get_mut(second) {
+                            bucket.push(late.as_micros() as u64);
+                        }
+                    }
+                    latency_us.push(p.latency.as_micros() as u64);
                 }
-                latency_us.push(p.latency.as_micros() as u64);
             }
             Report::Transition(t) => downs += u64::from(!t.verdict.up),
         }

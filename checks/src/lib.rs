@@ -15,6 +15,7 @@
 //!   `delay_loop` pacing, `regex` and SSL client certificates are not implemented.
 //! - SSL_GET verifies the certificate only when a CA file is given.
 
+mod inflight;
 pub mod outcome;
 pub mod probe;
 pub mod sched;

@@ -24,10 +24,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::inflight::InFlight;
 use crate::outcome::{Failure, Outcome};
 use crate::spec::CheckSpec;
 use crate::state::{verdict, CheckerState, Verdict};
@@ -127,7 +127,17 @@ pub struct ProbeReport {
 #[derive(Debug, Clone)]
 pub enum Report<K> {
     Transition(Transition<K>),
-    Probe(ProbeReport),
+    /// The probes to report of one turn of the scheduler's loop, in the
+    /// order they were recorded (one message per turn, not per probe).
+    Probes(Vec<ProbeReport>),
+}
+
+/// Why the scheduler's loop woke.
+enum Turn {
+    /// Probes are due by this grid point.
+    Due(Instant),
+    /// Probes finished by this reading of the clock.
+    Finished(Instant),
 }
 
 #[derive(Debug)]
@@ -153,14 +163,6 @@ pub struct Scheduler<K> {
     options: SchedulerOptions,
 }
 
-/// A probe task's result.
-struct Probed {
-    check: usize,
-    scheduled: Instant,
-    started: Instant,
-    outcome: Outcome,
-}
-
 /// A probe with the time the loop saw it end.
 struct Finished {
     check: usize,
@@ -170,38 +172,9 @@ struct Finished {
     outcome: Outcome,
 }
 
-impl Finished {
-    /// A joined probe task ended by `ended`; a task that died is a failed
-    /// probe of its check (`None` if the task is unknown).
-    fn from_joined(
-        joined: Result<(tokio::task::Id, Probed), tokio::task::JoinError>,
-        running: &mut HashMap<tokio::task::Id, (usize, Instant)>,
-        ended: Instant,
-    ) -> Option<Finished> {
-        let probed = match joined {
-            Ok((id, probed)) => {
-                running.remove(&id);
-                probed
-            }
-            Err(error) => {
-                let (check, scheduled) = running.remove(&error.id())?;
-                Probed {
-                    check,
-                    scheduled,
-                    started: ended,
-                    outcome: Outcome::Fail(Failure::Io(format!("probe task failed: {error}"))),
-                }
-            }
-        };
-        Some(Finished {
-            check: probed.check,
-            scheduled: probed.scheduled,
-            started: probed.started,
-            ended,
-            outcome: probed.outcome,
-        })
-    }
-}
+/// What the scheduler keeps of a probe in flight: its check, when it was
+/// due and when it started.
+type InFlightProbe = (usize, Instant, Instant);
 
 impl<K: Clone + Send + 'static> Scheduler<K> {
     /// Deduplicates the checks of `reals` and sets their initial states
@@ -307,10 +280,11 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
     /// Runs the checks until `reports` is closed, sending verdict changes
     /// (and probe reports) to it.
     ///
-    /// The loop runs outside tokio's cooperative budget: with the budget,
-    /// this one task could handle only ~128 finished probes per turn of a
-    /// run queue holding thousands of probe tasks, so at 10,000 probes a
-    /// second finished probes waited in the JoinSet, their next runs were
+    /// The loop, and the probes it polls itself ([`InFlight`]), run
+    /// outside tokio's cooperative budget: under it one task gets ~128
+    /// socket and timer operations per turn of the runtime, so at 10,000
+    /// probes a second (back when each probe was a task of its own and the
+    /// loop collected them) finished probes waited, their next runs were
     /// late and the backlog grew. The loop still yields whenever nothing
     /// is due and no probe has finished.
     pub async fn run<P: Prober>(self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
@@ -318,11 +292,13 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
     }
 
     async fn run_loop<P: Prober>(mut self, prober: P, reports: mpsc::Sender<Report<K>>) -> Self {
-        let prober = Arc::new(prober);
-        let slots = Arc::new(Semaphore::new(self.options.max_concurrent.max(1)));
+        let limit = self.options.max_concurrent.max(1);
         let mut due = self.initial_schedule(Instant::now());
-        let mut running: JoinSet<Probed> = JoinSet::new();
-        let mut running_check: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();
+        let mut in_flight: InFlight<InFlightProbe> = InFlight::new();
+        let mut finished = Vec::new();
+        // This turn's probe reports, sent together at its end (or before a
+        // transition, to keep their order).
+        let mut probes = Vec::new();
         // One timer for the next due probes, on a grid of WAKEUP_QUANTUM
         // and moved only when the next due grid point changes. Moving
         // tokio's earliest timer wakes its driver through an eventfd
@@ -334,8 +310,11 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
         tokio::pin!(wakeup);
         let mut armed: Option<Instant> = None;
         loop {
+            // No timer while every slot is taken: the due probes then
+            // start as the probes in flight finish.
             let next = due
                 .peek()
+                .filter(|_| in_flight.len() < limit)
                 .map(|Reverse((at, _))| on_grid(origin, *at, WAKEUP_QUANTUM));
             if next != armed {
                 if let Some(at) = next {
@@ -343,57 +322,70 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                 }
                 armed = next;
             }
-            tokio::select! {
+            let turn = tokio::select! {
                 () = reports.closed() => return self,
                 () = &mut wakeup, if armed.is_some() => {
                     // Re-armed on the next turn, whatever is due then;
                     // everything due by this grid point runs now.
-                    let now = Instant::now().max(armed.take().unwrap_or(origin));
-                    while let Some(Reverse((at, check))) = due.peek().copied() {
-                        if at > now {
-                            break;
-                        }
-                        due.pop();
-                        let spec = self.checks[check].spec.clone();
-                        let prober = prober.clone();
-                        let slots = slots.clone();
-                        let handle = running.spawn(async move {
-                            // Started at this turn's reading unless it had
-                            // to wait for a slot.
-                            let (_permit, started) = match slots.clone().try_acquire_owned() {
-                                Ok(permit) => (Some(permit), now),
-                                Err(_) => (slots.acquire_owned().await.ok(), Instant::now()),
-                            };
-                            let outcome = prober.probe(spec, started).await;
-                            Probed { check, scheduled: at, started, outcome }
-                        });
-                        running_check.insert(handle.id(), (check, at));
-                    }
+                    Turn::Due(Instant::now().max(armed.take().unwrap_or(origin)))
                 }
-                Some(joined) = running.join_next_with_id() => {
+                () = std::future::poll_fn(|cx| in_flight.poll_finished(cx, &mut finished)) => {
                     // One clock reading for every probe finished by now,
                     // as keepalived reads the time once per turn of its
                     // loop (each reading is a syscall, and a VM exit in a
                     // guest whose clock source is the HPET). keepalived
                     // also counts the delay to the next probe from the
                     // probe's end, not from when its loop got round to it.
-                    let ended = Instant::now();
-                    let mut next = Some(joined);
-                    while let Some(joined) = next.take().or_else(|| running.try_join_next_with_id()) {
-                        let Some(finished) = Finished::from_joined(joined, &mut running_check, ended) else {
-                            continue;
+                    Turn::Finished(Instant::now())
+                }
+            };
+            let now = match turn {
+                Turn::Due(now) => now,
+                Turn::Finished(ended) => {
+                    for ((check, scheduled, started), outcome) in finished.drain(..) {
+                        let probe = Finished {
+                            check,
+                            scheduled,
+                            started,
+                            ended,
+                            outcome,
                         };
-                        let check = finished.check;
-                        let next_in = self.record(finished, &reports).await;
+                        let next_in = self.record(probe, &mut probes, &reports).await;
                         due.push(Reverse((ended + next_in, check)));
                     }
+                    ended
                 }
+            };
+            // Due probes start at this turn's reading, those that waited
+            // for a slot included.
+            while in_flight.len() < limit {
+                let Some(Reverse((at, check))) = due.peek().copied() else {
+                    break;
+                };
+                if at > now {
+                    break;
+                }
+                due.pop();
+                let probe = prober.probe(self.checks[check].spec.clone(), now);
+                in_flight.push(probe, (check, at, now));
+            }
+            if !probes.is_empty() {
+                let _ = reports
+                    .send(Report::Probes(std::mem::take(&mut probes)))
+                    .await;
             }
         }
     }
 
     /// Applies a probe's outcome; returns the delay to the next probe.
-    async fn record(&mut self, finished: Finished, reports: &mpsc::Sender<Report<K>>) -> Duration {
+    /// A probe to report goes to `probes`, which are sent before any
+    /// transition the probe causes.
+    async fn record(
+        &mut self,
+        finished: Finished,
+        probes: &mut Vec<ProbeReport>,
+        reports: &mpsc::Sender<Report<K>>,
+    ) -> Duration {
         let slot = &mut self.checks[finished.check];
         let step = slot.state.record(&slot.spec.timing, &finished.outcome);
         let latency = finished.ended.saturating_duration_since(finished.started);
@@ -409,10 +401,13 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                 retrying: step.retrying,
                 up: slot.state.is_up(),
             };
-            let _ = reports.send(Report::Probe(report)).await;
+            probes.push(report);
         }
         if step.flipped.is_none() && !step.weight_changed {
             return step.next_in;
+        }
+        if !probes.is_empty() {
+            let _ = reports.send(Report::Probes(std::mem::take(probes))).await;
         }
         let spec = slot.spec.clone();
         let users = slot.reals.clone();
@@ -892,8 +887,8 @@ mod tests {
         let mut probes = Vec::new();
         let end = Instant::now() + Duration::from_secs(6);
         while let Ok(Some(report)) = tokio::time::timeout_at(end, rx.recv()).await {
-            if let Report::Probe(p) = report {
-                probes.push((p.outcome, p.retrying, p.up));
+            if let Report::Probes(batch) = report {
+                probes.extend(batch.into_iter().map(|p| (p.outcome, p.retrying, p.up)));
             }
         }
         drop(rx);

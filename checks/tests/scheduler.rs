@@ -23,7 +23,9 @@ async fn next_transition(
         loop {
             match rx.recv().await {
                 Some(Report::Transition(t)) => return (t, failed),
-                Some(Report::Probe(p)) => failed += usize::from(!p.outcome.is_pass()),
+                Some(Report::Probes(probes)) => {
+                    failed += probes.iter().filter(|p| !p.outcome.is_pass()).count();
+                }
                 None => panic!("scheduler ended"),
             }
         }

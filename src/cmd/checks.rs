@@ -214,7 +214,7 @@ async fn live(reals: Vec<RealServerChecks<RealServerName>>, json: bool) -> ExitC
                     reason: t.reason.map(|r| r.to_string()).unwrap_or_default(),
                     latency_ms: t.latency.as_secs_f64() * 1000.0,
                 }, json),
-                Some(Report::Probe(_)) => {}
+                Some(Report::Probes(_)) => {}
                 None => break,
             },
             _ = tokio::signal::ctrl_c() => break,

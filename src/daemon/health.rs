@@ -215,14 +215,14 @@ async fn forward(
             }
             report = reports.recv() => match report {
                 None => return,
-                Some(Report::Probe(p)) => probes.push(ProbeResult {
+                Some(Report::Probes(batch)) => probes.extend(batch.into_iter().map(|p| ProbeResult {
                     check: p.check,
                     latency_ms: p.latency.as_secs_f64() * 1000.0,
                     failure: match p.outcome {
                         Outcome::Fail(f) => Some(f),
                         Outcome::Pass { .. } => None,
                     },
-                }),
+                })),
                 Some(Report::Transition(t)) => {
                     // The probes before it first, so that status never
                     // shows an older probe after the verdict.
