@@ -329,14 +329,14 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                     // everything due by this grid point runs now.
                     Turn::Due(Instant::now().max(armed.take().unwrap_or(origin)))
                 }
-                () = std::future::poll_fn(|cx| in_flight.poll_finished(cx, &mut finished)) => {
+                ended = std::future::poll_fn(|cx| in_flight.poll_finished(cx, &mut finished)) => {
                     // One clock reading for every probe finished by now,
                     // as keepalived reads the time once per turn of its
                     // loop (each reading is a syscall, and a VM exit in a
                     // guest whose clock source is the HPET). keepalived
                     // also counts the delay to the next probe from the
                     // probe's end, not from when its loop got round to it.
-                    Turn::Finished(Instant::now())
+                    Turn::Finished(ended)
                 }
             };
             let now = match turn {
