@@ -6,8 +6,9 @@
 # (bench) drives checks::Scheduler directly and prints its own figures.
 #
 # Usage: checks/bench/run.sh [COUNT] [SECONDS]     (run from anywhere, as root or not)
-#   BENCH_WORKERS=0   the checker on a current-thread runtime (default: two
-#                     workers, as `lvsd run`)
+#   BENCH_WORKERS=N   the checker on a multi-threaded runtime of N workers
+#                     (default 0: a current-thread runtime, as `lvsd run`
+#                     runs its checks; the default was 2 before 2026-11-29)
 #   BENCH_TIMELINE=1  lateness per second of each run
 #   AUTOGROUP_NICE=N  (root for N < 0) CPU priority of both sessions, see below
 set -eu

@@ -46,12 +46,14 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// The checker runs on the runtime `lvsd run` uses (multi-threaded, two
-/// workers); `BENCH_WORKERS=0` runs it on a current-thread runtime instead.
+/// The checker runs on a current-thread runtime, as `lvsd run` runs its
+/// checks (a thread of their own, src/daemon/health.rs); `BENCH_WORKERS=N`
+/// runs it on a multi-threaded runtime of N workers instead (the default
+/// before 2026-11-29 was 2).
 fn main() {
     let workers: usize = std::env::var("BENCH_WORKERS")
         .ok()
-        .map_or(2, |w| w.parse().expect("BENCH_WORKERS"));
+        .map_or(0, |w| w.parse().expect("BENCH_WORKERS"));
     let runtime = if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
