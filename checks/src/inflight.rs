@@ -12,18 +12,14 @@
 //! descriptors epoll returned. Slots and their wakers are reused, so a
 //! probe costs one allocation: its boxed future.
 
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use tokio::time::Instant;
 
 use crate::outcome::{Failure, Outcome};
-
-/// A probe's future, as a [`crate::Prober`] makes it.
-type Probe = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+use crate::sched::ProbeFuture as Probe;
 
 /// Probes in flight, each with the caller's `tag` (which check, when due).
 pub(crate) struct InFlight<T> {
