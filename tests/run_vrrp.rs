@@ -303,3 +303,61 @@ fn the_instance_interface_going_down_is_a_fault() {
         status(&socket)["vrrp"][0]["state"] == "MASTER" && has_vip(&p.lvsd_ns)
     });
 }
+
+/// `--log-format json`: every line the daemon logs is one JSON object with
+/// its time, level and message (what log shippers read), the state
+/// transitions among them.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let p = pair("runj");
+    let conf = p.dir.path().join("lvsd.conf");
+    let socket = p.dir.path().join("lvsd.sock");
+    let log = p.dir.path().join("lvsd.log");
+    std::fs::write(&conf, lvsd_conf(150)).unwrap();
+    // sh only redirects the daemon's stderr and becomes it (exec): the
+    // child's pid is lvsd's.
+    let mut daemon = p
+        .lvsd_ns
+        .spawn(&[
+            "sh",
+            "-c",
+            r#"log=$1; shift; exec "$@" 2>"$log""#,
+            "sh",
+            log.to_str().unwrap(),
+            LVSD,
+            "run",
+            "--vrrp-only",
+            "--log-format",
+            "json",
+            "-f",
+            conf.to_str().unwrap(),
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ])
+        .unwrap();
+    wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
+        has_vip(&p.lvsd_ns)
+    });
+    terminate(&mut daemon);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        assert!(line["timestamp"].is_string(), "{line}");
+        assert!(line["level"].is_string(), "{line}");
+        assert!(line["fields"]["message"].is_string(), "{line}");
+    }
+    let messages: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("VI_1: ") && m.ends_with("-> Master")),
+        "{messages:?}"
+    );
+}
