@@ -62,9 +62,17 @@ fn reload(socket: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `lvsd run --vrrp-only -f CONF --control-socket SOCKET [extra]` in `ns`.
-fn run_vrrp_only(ns: &Netns, conf: &Path, socket: &Path, extra: &[&str]) -> ChildGuard {
-    let mut argv = vec![LVSD, "run", "--vrrp-only"];
+/// `lvsd run --vrrp-only [extra] -f CONF --control-socket SOCKET` in `ns`,
+/// started through `launcher` (e.g. `env NAME=VALUE`; empty for none).
+fn run_vrrp_only_with(
+    ns: &Netns,
+    launcher: &[&str],
+    conf: &Path,
+    socket: &Path,
+    extra: &[&str],
+) -> ChildGuard {
+    let mut argv = launcher.to_vec();
+    argv.extend([LVSD, "run", "--vrrp-only"]);
     argv.extend_from_slice(extra);
     argv.extend([
         "-f",
@@ -73,6 +81,11 @@ fn run_vrrp_only(ns: &Netns, conf: &Path, socket: &Path, extra: &[&str]) -> Chil
         socket.to_str().unwrap(),
     ]);
     ns.spawn(&argv).unwrap()
+}
+
+/// `lvsd run --vrrp-only [extra] -f CONF --control-socket SOCKET` in `ns`.
+fn run_vrrp_only(ns: &Netns, conf: &Path, socket: &Path, extra: &[&str]) -> ChildGuard {
+    run_vrrp_only_with(ns, &[], conf, socket, extra)
 }
 
 /// SIGTERM, then a clean exit.
@@ -103,20 +116,7 @@ fn lvsd_run_vrrp_only_beside_keepalived() {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     };
     let notify_env = format!("NOTIFY_SOCKET={}", notify_path.display());
-    let mut daemon = p
-        .lvsd_ns
-        .spawn(&[
-            "env",
-            &notify_env,
-            LVSD,
-            "run",
-            "--vrrp-only",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let mut daemon = run_vrrp_only_with(&p.lvsd_ns, &["env", &notify_env], &conf, &socket, &[]);
 
     // The higher priority wins: lvsd holds the VIP, keepalived does not.
     wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
@@ -316,25 +316,15 @@ fn json_logs_are_one_object_per_line() {
     std::fs::write(&conf, lvsd_conf(150)).unwrap();
     // sh only redirects the daemon's stderr and becomes it (exec): the
     // child's pid is lvsd's.
-    let mut daemon = p
-        .lvsd_ns
-        .spawn(&[
-            "sh",
-            "-c",
-            r#"log=$1; shift; exec "$@" 2>"$log""#,
-            "sh",
-            log.to_str().unwrap(),
-            LVSD,
-            "run",
-            "--vrrp-only",
-            "--log-format",
-            "json",
-            "-f",
-            conf.to_str().unwrap(),
-            "--control-socket",
-            socket.to_str().unwrap(),
-        ])
-        .unwrap();
+    let redirect = [
+        "sh",
+        "-c",
+        r#"log=$1; shift; exec "$@" 2>"$log""#,
+        "sh",
+        log.to_str().unwrap(),
+    ];
+    let json = ["--log-format", "json"];
+    let mut daemon = run_vrrp_only_with(&p.lvsd_ns, &redirect, &conf, &socket, &json);
     wait_for("lvsd to hold the VIP", Duration::from_secs(10), || {
         has_vip(&p.lvsd_ns)
     });
