@@ -163,18 +163,15 @@ pub struct Scheduler<K> {
     options: SchedulerOptions,
 }
 
-/// A probe with the time the loop saw it end.
-struct Finished {
+/// What the scheduler keeps of a probe in flight.
+#[derive(Debug, Clone, Copy)]
+struct InFlightProbe {
     check: usize,
+    /// When it was due.
     scheduled: Instant,
+    /// When it started (its turn's clock reading).
     started: Instant,
-    ended: Instant,
-    outcome: Outcome,
 }
-
-/// What the scheduler keeps of a probe in flight: its check, when it was
-/// due and when it started.
-type InFlightProbe = (usize, Instant, Instant);
 
 impl<K: Clone + Send + 'static> Scheduler<K> {
     /// Deduplicates the checks of `reals` and sets their initial states
@@ -342,16 +339,11 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
             let now = match turn {
                 Turn::Due(now) => now,
                 Turn::Finished(ended) => {
-                    for ((check, scheduled, started), outcome) in finished.drain(..) {
-                        let probe = Finished {
-                            check,
-                            scheduled,
-                            started,
-                            ended,
-                            outcome,
-                        };
-                        let next_in = self.record(probe, &mut probes, &reports).await;
-                        due.push(Reverse((ended + next_in, check)));
+                    for (probe, outcome) in finished.drain(..) {
+                        let next_in = self
+                            .record(probe, ended, outcome, &mut probes, &reports)
+                            .await;
+                        due.push(Reverse((ended + next_in, probe.check)));
                     }
                     ended
                 }
@@ -367,7 +359,12 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                 }
                 due.pop();
                 let probe = prober.probe(self.checks[check].spec.clone(), now);
-                in_flight.push(probe, (check, at, now));
+                let tag = InFlightProbe {
+                    check,
+                    scheduled: at,
+                    started: now,
+                };
+                in_flight.push(probe, tag);
             }
             if !probes.is_empty() {
                 let _ = reports
@@ -377,26 +374,28 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
         }
     }
 
-    /// Applies a probe's outcome; returns the delay to the next probe.
-    /// A probe to report goes to `probes`, which are sent before any
-    /// transition the probe causes.
+    /// Applies the outcome of `probe`, which the loop saw end at `ended`;
+    /// returns the delay to the next probe. A probe to report goes to
+    /// `probes`, which are sent before any transition the probe causes.
     async fn record(
         &mut self,
-        finished: Finished,
+        probe: InFlightProbe,
+        ended: Instant,
+        outcome: Outcome,
         probes: &mut Vec<ProbeReport>,
         reports: &mpsc::Sender<Report<K>>,
     ) -> Duration {
-        let slot = &mut self.checks[finished.check];
-        let step = slot.state.record(&slot.spec.timing, &finished.outcome);
-        let latency = finished.ended.saturating_duration_since(finished.started);
+        let slot = &mut self.checks[probe.check];
+        let step = slot.state.record(&slot.spec.timing, &outcome);
+        let latency = ended.saturating_duration_since(probe.started);
         let wants_report = self.options.report_every_probe
-            || (slot.spec.timing.log_all_failures && !finished.outcome.is_pass());
+            || (slot.spec.timing.log_all_failures && !outcome.is_pass());
         if wants_report {
             let report = ProbeReport {
-                check: finished.check,
-                outcome: finished.outcome.clone(),
-                scheduled: finished.scheduled,
-                started: finished.started,
+                check: probe.check,
+                outcome: outcome.clone(),
+                scheduled: probe.scheduled,
+                started: probe.started,
                 latency,
                 retrying: step.retrying,
                 up: slot.state.is_up(),
@@ -427,7 +426,7 @@ impl<K: Clone + Send + 'static> Scheduler<K> {
                 real: self.reals[real].key.clone(),
                 verdict: new,
                 check: spec.clone(),
-                reason: finished.outcome.failure().cloned(),
+                reason: outcome.failure().cloned(),
                 latency,
                 at,
             };

@@ -215,7 +215,7 @@ async fn forward(
             }
             report = reports.recv() => match report {
                 None => return,
-                Some(Report::Probes(batch)) => probes.extend(batch.into_iter().map(|p| ProbeResult {
+                Some(Report::Probes(reported)) => probes.extend(reported.into_iter().map(|p| ProbeResult {
                     check: p.check,
                     latency_ms: p.latency.as_secs_f64() * 1000.0,
                     failure: match p.outcome {
